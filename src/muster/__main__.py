@@ -1,0 +1,5 @@
+"""`python -m muster` runs the CLI."""
+
+from muster.cli import main
+
+main()

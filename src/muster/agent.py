@@ -1,0 +1,245 @@
+"""The Agent: builds and owns the local state and the store, and performs every change durably:
+validate, write to the store, and apply to memory once the write is fsync'd (§2.4, §2.5, §5)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+
+from muster import config as config_mod
+from muster.checks.definition import SCRIPTS_DISABLED_LOCAL, SCRIPTS_DISABLED_REMOTE, needs_scripts
+from muster.config import AgentConfig
+from muster.decode import decode_struct
+from muster.errors import BadRequest, ConfigError, DecodeError, NotFound
+from muster.golang import quote
+from muster.models import CRITICAL, Check, CheckDefinition, Service
+from muster.registration import ServiceRegistration, build_registration, build_sidecar, validate_tagged_addresses
+from muster.schemas import SERVICE_DEFINITION
+from muster.state import LocalState
+from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
+
+log = logging.getLogger("muster.agent")
+_encode = msgspec.json.Encoder().encode
+_decode_service = msgspec.json.Decoder(Service).decode
+_decode_check = msgspec.json.Decoder(CheckDefinition).decode
+
+
+def unknown_service(service_id: str) -> NotFound:
+    return NotFound(f"Unknown service ID {quote(service_id)}. Ensure that the service ID is passed, not the service name.")
+
+
+class Agent:
+    def __init__(self, config: AgentConfig, flags: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.flags = dict(flags or {})  # kept so a reload resolves config exactly as the start did
+        self.started_at = time.time()
+        self.state = LocalState(config.node_name, config.datacenter)
+        self.store: SQLiteStore | MemoryStore
+        self._lock_file: IO[str] | None = None
+        self.node_id = ""
+        self.reloading = False
+        self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = []
+        if config.data_dir is None:
+            self.store = MemoryStore()
+        else:
+            self.store = self._open_store(config.data_dir)
+
+    # -- lifecycle -----------------------------------------------------------
+    def _open_store(self, data_dir: Path) -> SQLiteStore:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self._lock_file = (data_dir / "muster.lock").open("w")
+        except OSError as exc:
+            raise ConfigError(f"{data_dir}: cannot use data dir: {exc.strerror}") from None
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise ConfigError(f"{data_dir}: data dir is in use by another muster agent") from None
+        return SQLiteStore(data_dir / "muster.db")
+
+    def load(self) -> None:
+        """Restore state at start: config services first, then persisted ones; config wins (§5)."""
+        node_id = self.store.get_meta("node_id")
+        if node_id is None:
+            node_id = str(uuid.uuid4())
+            self.store.set_meta("node_id", node_id)
+        self.node_id = node_id
+        for registration in self._config_registrations():
+            self._apply_registration(registration, replace_existing_checks=False, pruned=[])
+        purge: list[Op] = []
+        for namespace, service_id, body in self.store.load("services"):
+            if (namespace, service_id) in self.state.services:
+                purge.append(Delete("services", namespace, service_id))
+                continue
+            self.state.put_service(_decode_service(body))
+        for namespace, check_id, body in self.store.load("checks"):
+            definition = _decode_check(body)
+            owner = definition.service_id
+            if (namespace, check_id) in self.state.checks or (owner and self.state.service(namespace, owner) is None):
+                purge.append(Delete("checks", namespace, check_id))
+                purge.append(Delete("check_state", namespace, check_id))
+                continue
+            self._put_check(definition)
+        if purge and isinstance(self.store, SQLiteStore):
+            self.store.write_now(purge)
+
+    def _config_registrations(self) -> list[ServiceRegistration]:
+        registrations = []
+        for file, raw in self.config.services:
+            try:
+                fields = decode_struct(config_mod.config_keys_to_api(raw), SERVICE_DEFINITION)
+                registration = build_registration(fields, namespace=fields.get("Namespace") or "default",
+                                                  token=fields.get("Token", ""), source="local")
+                self._validate_add(registration)
+            except (DecodeError, BadRequest) as exc:
+                raise ConfigError(f"{file}: invalid service definition: {exc.text}") from None
+            registrations.append(registration)
+        return registrations
+
+    def close(self) -> None:
+        self.state.waiters.close()
+        self.store.close()
+        if self._lock_file is not None:
+            with contextlib.suppress(OSError):
+                self._lock_file.close()
+
+    # -- services ------------------------------------------------------------
+    def _validate_add(self, registration: ServiceRegistration) -> None:
+        """Step 13 of §2.4: checks Consul makes while adding (a 500 there, a 400 in Muster)."""
+        for part in (registration, registration.sidecar):
+            if part is None:
+                continue
+            validate_tagged_addresses(part.service.tagged_addresses)
+            if any(needs_scripts(check) for check in part.checks) and not self.scripts_allowed(part.service.source):
+                raise BadRequest(SCRIPTS_DISABLED_REMOTE if part.service.source == "remote" else SCRIPTS_DISABLED_LOCAL)
+
+    def scripts_allowed(self, source: str) -> bool:
+        if self.config.enable_script_checks:
+            return True
+        return source == "local" and self.config.enable_local_script_checks
+
+    def prepare_registration(self, fields: dict[str, Any], *, namespace: str, token: str) -> ServiceRegistration:
+        registration = build_registration(fields, namespace=namespace, token=token, source="remote")
+        if registration.sidecar_fields:
+            service = registration.service
+            sidecar_id = f"{service.id}-sidecar-proxy"
+            existing = self.state.service(namespace, sidecar_id)
+            used = {entry.service.port for entry in self.state.services.values()
+                    if entry.service.sidecar_of and entry.service.id != sidecar_id}
+            fields_with_port = dict(registration.sidecar_fields)
+            if existing is not None and not fields_with_port.get("Port"):
+                fields_with_port["Port"] = existing.service.port
+            registration.sidecar = build_sidecar(service, fields_with_port, used, token)
+        self._validate_add(registration)
+        return registration
+
+    async def register_service(self, registration: ServiceRegistration, *, replace_existing_checks: bool) -> None:
+        ops: list[Op] = []
+        pruned: list[tuple[str, str]] = []
+        for part in (registration, registration.sidecar):
+            if part is None:
+                continue
+            service = part.service
+            if service.source == "remote":
+                ops.append(Put("services", service.namespace, service.id, _encode(service)))
+                ops.extend(Put("checks", c.namespace, c.check_id, _encode(c)) for c in part.checks)
+            if replace_existing_checks:
+                keep = {c.check_id for c in part.checks}
+                for check in self.state.checks_of(service.namespace, service.id):
+                    if check.definition.check_id not in keep:
+                        pruned.append((check.definition.namespace, check.definition.check_id))
+        for namespace, check_id in pruned:
+            ops += [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
+        await self.store.commit(
+            ops, lambda: self._apply_registration(registration, replace_existing_checks, pruned)
+        )
+
+    def _apply_registration(
+        self, registration: ServiceRegistration, replace_existing_checks: bool, pruned: list[tuple[str, str]]
+    ) -> None:
+        for part in (registration, registration.sidecar):
+            if part is None:
+                continue
+            self.state.put_service(part.service)
+            for definition in part.checks:
+                self._put_check(definition, part.service)
+        for namespace, check_id in pruned:
+            self._remove_check(namespace, check_id)
+
+    def _put_check(self, definition: CheckDefinition, service: Service | None = None) -> None:
+        """Add or replace a check; an existing check keeps its status and output (§3.7)."""
+        key = (definition.namespace, definition.check_id)
+        existing = self.state.checks.get(key)
+        if service is None and definition.service_id:
+            entry = self.state.service(definition.namespace, definition.service_id)
+            service = entry.service if entry is not None else None
+        check = Check(
+            definition=definition,
+            status=existing.status if existing else (definition.status or CRITICAL),
+            output=existing.output if existing else "",
+            service_name=service.name if service else "",
+            service_tags=list(service.tags) if service and service.tags else (None if service else []),
+        )
+        self.state.put_check(check)
+        for listener in self.check_listeners:
+            listener(definition, definition.namespace, definition.check_id)
+
+    def _remove_check(self, namespace: str, check_id: str) -> None:
+        self.state.remove_check(namespace, check_id)
+        for listener in self.check_listeners:
+            listener(None, namespace, check_id)
+
+    async def deregister_service(self, namespace: str, service_id: str) -> None:
+        entry = self.state.service(namespace, service_id)
+        if entry is None:
+            raise unknown_service(service_id)
+        service_ids = [service_id] + [
+            e.service.id for (ns, _), e in self.state.services.items() if ns == namespace and e.service.sidecar_of == service_id
+        ]
+        check_ids = [
+            check.definition.check_id for sid in service_ids for check in self.state.checks_of(namespace, sid)
+        ]
+        ops: list[Op] = [Delete("services", namespace, sid) for sid in service_ids]
+        for check_id in check_ids:
+            ops += [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
+
+        def apply() -> None:
+            for check_id in check_ids:
+                self._remove_check(namespace, check_id)
+            for sid in service_ids:
+                self.state.remove_service(namespace, sid)
+
+        await self.store.commit(ops, apply)
+
+    # -- config reload ---------------------------------------------------------
+    def reload(self) -> None:
+        """Re-read the config files: config-defined services are replaced; API-registered ones stay."""
+        fresh = config_mod.load(self.flags, dict(os.environ))
+        old = self.config
+        self.config = fresh
+        try:
+            registrations = self._config_registrations()
+        except ConfigError:
+            self.config = old
+            raise
+        self.reloading = True
+        try:
+            for key, entry in list(self.state.services.items()):
+                if entry.service.source == "local":
+                    for check in self.state.checks_of(*key):
+                        self._remove_check(check.definition.namespace, check.definition.check_id)
+                    self.state.remove_service(*key)
+            for registration in registrations:
+                self._apply_registration(registration, replace_existing_checks=False, pruned=[])
+        finally:
+            self.reloading = False
+        logging.getLogger().setLevel(fresh.log_level.upper() if fresh.log_level != "trace" else "DEBUG")

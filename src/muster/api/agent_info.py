@@ -1,0 +1,164 @@
+"""The agent's own information: `/v1/agent/self`, `/members`, `/version`, `/reload`, and the
+`/v1/status/leader` and `/peers` endpoints clients poll at start (§2.14)."""
+
+from __future__ import annotations
+
+import platform
+from typing import Any
+
+from aiohttp import web
+
+from muster import CONSUL_API_VERSION, __version__
+from muster.agent import Agent
+from muster.api import render
+from muster.api.call import Call
+from muster.errors import BadRequest, ConfigError
+from muster.golang import encode_json
+
+SERVER_PORT = 8300
+SERF_LAN_PORT = 8301
+BUILD_DATE = "2026-11-22T00:00:00Z"
+
+
+def leader_address(agent: Agent) -> str:
+    return f"{agent.config.bind_addr}:{SERVER_PORT}"
+
+
+def member(agent: Agent) -> dict[str, Any]:
+    """This agent as a serf member; /v1/agent/self and /v1/agent/members must agree byte for byte."""
+    config = agent.config
+    tags = {
+        "acls": "0",
+        "build": f"{CONSUL_API_VERSION}:muster-{__version__}",
+        "dc": config.datacenter,
+        "ft_fs": "1",
+        "ft_si": "1",
+        "id": agent.node_id,
+        "port": str(SERVER_PORT),
+        "raft_vsn": "3",
+        "role": "consul",
+        "segment": "",
+        "vsn": "2",
+        "vsn_max": "3",
+        "vsn_min": "2",
+        "wan_join_port": "8302",
+    }
+    return {
+        "Name": config.node_name,
+        "Addr": config.bind_addr,
+        "Port": SERF_LAN_PORT,
+        "Tags": tags,
+        "Status": 1,
+        "ProtocolMin": 1,
+        "ProtocolMax": 5,
+        "ProtocolCur": 2,
+        "DelegateMin": 2,
+        "DelegateMax": 5,
+        "DelegateCur": 4,
+    }
+
+
+def self_document(agent: Agent) -> dict[str, Any]:
+    config = agent.config
+    state = agent.state
+    ttl_checks = sum(1 for check in state.checks.values() if check.definition.type == "ttl")
+    return {
+        "Config": {
+            "Datacenter": config.datacenter,
+            "PrimaryDatacenter": config.primary_datacenter or config.datacenter,
+            "NodeName": config.node_name,
+            "NodeID": agent.node_id,
+            "Revision": "muster",
+            "Server": True,
+            "Version": CONSUL_API_VERSION,
+            "BuildDate": BUILD_DATE,
+            "MusterVersion": __version__,
+        },
+        "DebugConfig": {
+            "Datacenter": config.datacenter,
+            "NodeName": config.node_name,
+            "DataDir": str(config.data_dir) if config.data_dir else "",
+            "DevMode": config.dev,
+            "Logging": {"LogLevel": config.log_level.upper(), "LogJSON": config.log_json},
+            "HTTPPort": config.http_port,
+            "ClientAddrs": [config.client_addr],
+            "EnableScriptChecks": config.enable_script_checks,
+            "EnableLocalScriptChecks": config.enable_local_script_checks,
+            "CheckOutputMaxSize": config.check_output_max_size,
+            "ConnectEnabled": False,
+            "GRPCPort": -1,
+            "SerfPortLAN": SERF_LAN_PORT,
+            "RaftSnapshotThreshold": 0,
+        },
+        "Coord": {"Vec": [0, 0, 0, 0, 0, 0, 0, 0], "Error": 1.5, "Adjustment": 0, "Height": 0.00001},
+        "Member": member(agent),
+        "Stats": {
+            "agent": {
+                "check_monitors": str(sum(1 for c in state.checks.values() if c.definition.type == "script")),
+                "check_ttls": str(ttl_checks),
+                "checks": str(len(state.checks)),
+                "services": str(len(state.services)),
+            },
+            "build": {"prerelease": "", "revision": "muster", "version": CONSUL_API_VERSION},
+            "runtime": {"arch": platform.machine(), "os": platform.system().lower(),
+                        "version": f"python{platform.python_version()}"},
+            "consul": {
+                "server": "true",
+                "leader": "true",
+                "leader_addr": leader_address(agent),
+                "bootstrap": "true",
+                "known_datacenters": "1",
+                "acl": "disabled",
+            },
+        },
+        "Meta": {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta},
+        "xDS": {"SupportedProxies": {"envoy": []}, "Port": -1, "Ports": {"Plaintext": -1, "TLS": -1}},
+    }
+
+
+def _json(call: Call, value: Any) -> web.Response:
+    body = encode_json(value).replace(b'"Height":1e-05', b'"Height":0.00001')  # Go prints this float plainly
+    return render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+
+
+async def agent_self(call: Call) -> web.Response:
+    return _json(call, self_document(call.agent))
+
+
+async def agent_members(call: Call) -> web.Response:
+    if call.query.get("segment") and call.query.get("wan"):
+        raise BadRequest("Cannot provide a segment with wan=true")
+    members = [member(call.agent)]
+    if call.query.get("wan"):
+        members = [dict(members[0], Name=f"{call.agent.config.node_name}.{call.agent.config.datacenter}",
+                        Port=8302)]
+    return _json(call, members)
+
+
+async def agent_version(call: Call) -> web.Response:
+    return _json(call, {"SHA": "", "BuildDate": BUILD_DATE, "HumanVersion": CONSUL_API_VERSION, "FIPS": ""})
+
+
+async def agent_reload(call: Call) -> web.Response:
+    try:
+        call.agent.reload()
+    except ConfigError as exc:
+        raise BadRequest(f"Failed reloading the agent configuration: {exc}") from None
+    return render.empty_ok()
+
+
+def _check_consistency(call: Call) -> None:
+    call.wait_nanos()
+    call.index()
+    if "stale" in call.query and "consistent" in call.query:
+        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
+
+
+async def status_leader(call: Call) -> web.Response:
+    _check_consistency(call)
+    return _json(call, leader_address(call.agent))
+
+
+async def status_peers(call: Call) -> web.Response:
+    _check_consistency(call)
+    return _json(call, [leader_address(call.agent)])

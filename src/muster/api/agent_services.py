@@ -1,0 +1,88 @@
+"""`/v1/agent/services`, `/v1/agent/service/:id` (with hash-based blocking), service register and
+deregister: Consul's agent service endpoints (§2.2-2.5, §4.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from muster.api import render
+from muster.api.call import Call
+from muster.api.filtering import apply_filter
+from muster.blocking import MAX_WAIT_SECONDS, effective_wait
+from muster.errors import NotFound
+from muster.golang import encode_json
+from muster.schemas import SERVICE_DEFINITION
+from muster.state import join_services
+
+
+async def list_services(call: Call) -> web.Response:
+    namespace = call.namespace()
+    state = call.agent.state
+    expression = call.query.get("filter", "").strip()
+    if expression:
+        entries = apply_filter(expression, "AgentService", state.services_in(namespace), lambda e: e.wire)
+        body = join_services(entries)
+    else:
+        body = state.list_body(namespace)
+    return render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+
+
+def _service_not_found(service_id: str) -> NotFound:
+    return NotFound(f"unknown service ID: {service_id}")
+
+
+async def get_service(call: Call) -> web.Response:
+    wait_ns = call.wait_nanos()
+    call.index()  # validated, otherwise unused (§2.3)
+    namespace = call.namespace()
+    service_id = call.path_id
+    state = call.agent.state
+    given_hash = call.query.get("hash", "")
+    entry = state.service(namespace, service_id)
+    if given_hash and entry is not None:
+        deadline = time.monotonic() + effective_wait(wait_ns, maximum=MAX_WAIT_SECONDS)
+        key = ("service", namespace, service_id)
+        while entry is not None and entry.content_hash == given_hash:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or state.waiters.closing:
+                break
+            await state.waiters.wait(key, remaining)
+            while call.agent.reloading:  # a reload briefly removes config services: no spurious 404
+                await asyncio.sleep(0.05)
+            entry = state.service(namespace, service_id)
+    if entry is None:
+        raise _service_not_found(service_id)
+    wire = dict(entry.wire)
+    wire = _with_hash(wire, entry.content_hash)
+    response = render.json_bytes(encode_json(wire), pretty=call.pretty, dev=call.agent.config.dev)
+    response.headers["X-Consul-ContentHash"] = entry.content_hash
+    return response
+
+
+def _with_hash(wire: dict[str, object], content_hash: str) -> dict[str, object]:
+    """Insert ContentHash after EnableTagOverride, where Consul's struct declares it."""
+    out: dict[str, object] = {}
+    for key, value in wire.items():
+        out[key] = value
+        if key == "EnableTagOverride":
+            out["ContentHash"] = content_hash
+    return out
+
+
+async def register_service(call: Call) -> web.Response:
+    call.guard_partition()
+    fields = await call.decode(SERVICE_DEFINITION)
+    namespace = call.namespace(fields.get("Namespace", ""))
+    registration = call.agent.prepare_registration(fields, namespace=namespace, token=call.token())
+    replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in ("", "true")
+    await call.agent.register_service(registration, replace_existing_checks=replace)
+    return render.empty_ok()
+
+
+async def deregister_service(call: Call) -> web.Response:
+    namespace = call.namespace()
+    await call.agent.deregister_service(namespace, call.path_id)
+    return render.empty_ok()

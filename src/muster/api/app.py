@@ -1,0 +1,88 @@
+"""Request dispatch with Go ServeMux's rules (clean-path and subtree 301s, 405 with Allow, OPTIONS,
+the index page's 404 texts) and the headers every registered route carries (§1.1-1.4)."""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from muster.api import render
+from muster.api.call import Call, parse_query
+from muster.api.routes import ROUTES, Router
+from muster.errors import MethodNotAllowed, MusterError
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+
+log = logging.getLogger("muster.http")
+UI_DISABLED = (
+    "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart."
+)
+
+
+def clean_path(path: str) -> str:
+    """Go's path cleaning for ServeMux: collapse //, resolve . and .., keep a trailing slash."""
+    if not path.startswith("/"):
+        path = "/" + path
+    cleaned = posixpath.normpath(path)
+    if cleaned.startswith("//"):
+        cleaned = "/" + cleaned.lstrip("/")
+    if path.endswith("/") and cleaned != "/":
+        cleaned += "/"
+    return cleaned
+
+
+def _redirect(location: str, query: str) -> web.Response:
+    target = location + ("?" + query if query else "")
+    return web.Response(status=301, headers={"Location": target, "Content-Type": render.TEXT_UTF8},
+                        body=f'<a href="{target}">Moved Permanently</a>.\n\n'.encode())
+
+
+def _index(path: str) -> web.Response:
+    if path == "/":
+        return render.text(UI_DISABLED)
+    if "/v1/" in path:
+        return render.text("Invalid URL path: not a recognized HTTP API endpoint\n", 404)
+    return render.text("Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n", 404)
+
+
+class Dispatcher:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.router = Router(ROUTES)
+        self.requests = 0
+
+    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+        self.requests += 1
+        path = request.path
+        cleaned = clean_path(path)
+        if cleaned != path:
+            return _redirect(cleaned, request.rel_url.raw_query_string)
+        matched = self.router.match(path)
+        if matched is None:
+            if path + "/" in self.router.subtree_paths:
+                return _redirect(path + "/", request.rel_url.raw_query_string)
+            return _index(path)
+        route, path_id = matched
+        method = request.method
+        try:
+            if method == "OPTIONS":
+                response: web.StreamResponse = render.empty_ok()
+                response.headers["Allow"] = ",".join(("OPTIONS", *route.methods))
+                response.headers.pop("Content-Type", None)
+            elif method not in route.methods:
+                raise MethodNotAllowed(method, route.methods)
+            else:
+                call = Call(self.agent, request, path_id, parse_query(request.rel_url.raw_query_string))
+                response = await route.handler(call)
+        except MusterError as exc:
+            response = render.error(exc)
+        except Exception:  # noqa: BLE001 - the one place a bug becomes a 500 instead of a dropped connection
+            log.exception("%s %s failed", method, path)
+            response = render.internal_error()
+        response.headers["X-Consul-Default-ACL-Policy"] = "allow"
+        response.headers["Vary"] = "Accept-Encoding"
+        return response

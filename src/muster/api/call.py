@@ -1,0 +1,115 @@
+"""One API call: the agent, the request, the ID taken from the path, the query, and the
+request-level rules every endpoint shares (partition guard, namespace, token, body limit)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from muster.decode import Schema, decode_body
+from muster.errors import BadRequest, DecodeError, PayloadTooLarge
+from muster.golang import parse_duration
+from muster.models import DEFAULT_NAMESPACE
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # Consul's default for agent write endpoints
+_NAMESPACE_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$")
+_BAD_ESCAPE = re.compile(r"%(?![0-9a-fA-F]{2})")
+
+
+def parse_query(raw: str) -> dict[str, str]:
+    """Go's url.ParseQuery, keeping the first value of each key as Query().Get does."""
+    if ";" in raw:
+        raise BadRequest("Invalid query string: invalid semicolon separator in query")
+    match = _BAD_ESCAPE.search(raw)
+    if match:
+        raise BadRequest(f'Invalid query string: invalid URL escape "{raw[match.start():match.start() + 3]}"')
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(raw, keep_blank_values=True):
+        query.setdefault(key, value)
+    return query
+
+
+@dataclass
+class Call:
+    agent: Agent
+    request: web.BaseRequest
+    path_id: str
+    query: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pretty(self) -> bool:
+        return "pretty" in self.query
+
+    def guard_partition(self) -> None:
+        """Partitions are a Consul Enterprise feature Muster does not have; namespaces it has (§1.8)."""
+        if self.query.get("partition"):
+            raise BadRequest('Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature')
+        if self.request.headers.get("X-Consul-Partition"):
+            raise BadRequest('Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature')
+
+    def namespace(self, from_body: str = "") -> str:
+        """Enterprise precedence: body Namespace > ?ns= > X-Consul-Namespace > default."""
+        self.guard_partition()
+        name = from_body or self.query.get("ns") or self.request.headers.get("X-Consul-Namespace") or DEFAULT_NAMESPACE
+        if not _NAMESPACE_NAME.match(name):
+            raise BadRequest(
+                f'Invalid namespace "{name}": a namespace name is 1-64 letters, digits or dashes, '
+                "starting and ending with a letter or digit"
+            )
+        return name
+
+    def token(self) -> str:
+        """Consul's precedence: ?token=, X-Consul-Token, Authorization: Bearer (§1.7)."""
+        token = self.query.get("token", "")
+        if token:
+            return token
+        token = self.request.headers.get("X-Consul-Token", "")
+        if token:
+            return token
+        words = self.request.headers.get("Authorization", "").split(" ")
+        if len(words) > 1 and words[0].lower() == "bearer":
+            token = next((word for word in words[1:] if word), "")
+        return token
+
+    def wait_nanos(self) -> int:
+        raw = self.query.get("wait", "")
+        if not raw:
+            return 0
+        try:
+            return parse_duration(raw)
+        except ValueError:
+            raise BadRequest("Invalid wait time") from None
+
+    def index(self) -> int:
+        raw = self.query.get("index", "")
+        if not raw:
+            return 0
+        if not raw.isdigit() or int(raw) >= 1 << 64:
+            raise BadRequest("Invalid index")
+        return int(raw)
+
+    async def body(self) -> bytes:
+        request = self.request
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"Request body too large: the limit is {MAX_BODY_BYTES} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise PayloadTooLarge(f"Request body too large: the limit is {MAX_BODY_BYTES} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def decode(self, schema: Schema) -> dict[str, Any]:
+        try:
+            return decode_body(await self.body(), schema)
+        except DecodeError as exc:
+            raise BadRequest(f"Request decode failed: {exc.text}") from None

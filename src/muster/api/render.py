@@ -1,0 +1,42 @@
+"""Responses as Consul writes them: compact JSON without a trailing newline, `?pretty` and `-dev`
+indentation, empty 200s for writes, and errors as plain text with their status (§1.3, §1.4, §1.5)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from muster.errors import MethodNotAllowed, MusterError
+from muster.golang import indent_json
+
+log = logging.getLogger("muster.http")
+TEXT_UTF8 = "text/plain; charset=utf-8"
+JSON = "application/json"
+
+
+def json_bytes(body: bytes, *, pretty: bool, dev: bool, status: int = 200) -> web.Response:
+    if pretty:
+        body = indent_json(body) + b"\n"
+    elif dev:
+        body = indent_json(body)
+    return web.Response(body=body, status=status, headers={"Content-Type": JSON})
+
+
+def empty_ok() -> web.Response:
+    return web.Response(body=b"", headers={"Content-Type": JSON})
+
+
+def text(body: str, status: int = 200, content_type: str = TEXT_UTF8) -> web.Response:
+    return web.Response(body=body.encode(), status=status, headers={"Content-Type": content_type})
+
+
+def error(exc: MusterError) -> web.Response:
+    response = text(exc.text or "An unexpected error occurred", exc.status)
+    if isinstance(exc, MethodNotAllowed):
+        response.headers["Allow"] = exc.allow
+    return response
+
+
+def internal_error() -> web.Response:
+    return text("Internal error: the agent failed to handle this request; see its log", 500)

@@ -1,0 +1,59 @@
+"""The route table: one flat list, in Consul's path spelling. A path ending in "/" is a subtree
+(the rest of the path is the ID, percent-decoded); any other path matches exactly (§1.1, §2.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from muster.api import agent_info, agent_services
+from muster.api.call import Call
+
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    methods: tuple[str, ...]
+    handler: Handler
+
+    @property
+    def subtree(self) -> bool:
+        return self.path.endswith("/")
+
+
+GET, PUT = ("GET",), ("PUT",)
+
+ROUTES: tuple[Route, ...] = (
+    Route("/v1/agent/services", GET, agent_services.list_services),
+    Route("/v1/agent/service/", GET, agent_services.get_service),
+    Route("/v1/agent/service/register", PUT, agent_services.register_service),
+    Route("/v1/agent/service/deregister/", PUT, agent_services.deregister_service),
+    Route("/v1/agent/self", GET, agent_info.agent_self),
+    Route("/v1/agent/members", GET, agent_info.agent_members),
+    Route("/v1/agent/version", GET, agent_info.agent_version),
+    Route("/v1/agent/reload", PUT, agent_info.agent_reload),
+    Route("/v1/status/leader", GET, agent_info.status_leader),
+    Route("/v1/status/peers", GET, agent_info.status_peers),
+)
+
+
+class Router:
+    """Go ServeMux matching: exact paths first, then the longest subtree prefix."""
+
+    def __init__(self, routes: tuple[Route, ...]) -> None:
+        self.exact = {route.path: route for route in routes if not route.subtree}
+        self.subtrees = sorted((route for route in routes if route.subtree), key=lambda r: -len(r.path))
+        self.subtree_paths = {route.path for route in self.subtrees}
+
+    def match(self, path: str) -> tuple[Route, str] | None:
+        route = self.exact.get(path)
+        if route is not None:
+            return route, ""
+        for candidate in self.subtrees:
+            if path.startswith(candidate.path):
+                return candidate, path[len(candidate.path):]
+        return None

@@ -1,0 +1,1 @@
+"""Health checks: definitions and validation (definition.py); runners arrive one module per kind."""

@@ -1,0 +1,80 @@
+"""`muster agent`: Consul's agent flags (one dash or two), config files, logging, then serve."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+import click
+import uvloop
+
+from muster import config as config_mod
+from muster.agent import Agent
+from muster.errors import ConfigError, StoreError
+from muster.server import serve
+
+_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
+           "warning": logging.WARNING, "err": logging.ERROR, "error": logging.ERROR}
+
+
+class _JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"@timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+                 "@level": record.levelname.lower(), "@module": record.name, "@message": record.getMessage()}
+        if record.exc_info:
+            entry["@exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(level: str, as_json: bool) -> None:
+    if level not in _LEVELS:
+        raise ConfigError(f'invalid log level "{level}": use trace, debug, info, warn or error')
+    handler = logging.StreamHandler(sys.stderr)
+    if as_json:
+        handler.setFormatter(_JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(_LEVELS[level])
+
+
+def _option(name: str, *dest: str, **kwargs: Any) -> Any:
+    """A flag that Consul spells with one dash and that also takes the usual two."""
+    return click.option(f"-{name}", f"--{name}", *dest, **kwargs)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help", "-help"]})
+@_option("dev", is_flag=True, default=None, help="Keep state in memory only, as Consul's dev mode.")
+@_option("data-dir", "data_dir", help="Directory of the embedded store (default $XDG_DATA_HOME/muster).")
+@_option("config-file", "config_file", multiple=True, help="A JSON or HCL config file; repeatable.")
+@_option("config-dir", "config_dir", multiple=True, help="A directory of *.json and *.hcl files; repeatable.")
+@_option("node", help="Node name (default: the hostname).")
+@_option("datacenter", help="Datacenter name (default dc1).")
+@_option("bind", help="Address advertised for this node.")
+@_option("client", help="Address the HTTP API listens on (default 127.0.0.1).")
+@_option("http-port", "http_port", type=int, help="HTTP API port (default 8500; 0 picks a free one).")
+@_option("log-level", "log_level", help="trace, debug, info, warn or error.")
+@_option("log-json", "log_json", is_flag=True, default=None, help="Log JSON lines.")
+def agent(**flags: Any) -> None:
+    """Run the Muster agent."""
+    try:
+        config = config_mod.load(flags)
+        setup_logging(config.log_level, config.log_json)
+        log = logging.getLogger("muster.agent")
+        for key in config.ignored_keys:
+            log.warning('config key "%s" is accepted for Consul compatibility and has no effect', key)
+        instance = Agent(config, flags)
+        log.info("data dir: %s", config.data_dir if config.data_dir else "none (-dev: state is kept in memory)")
+        instance.load()
+        log.info("node %s in datacenter %s: %d services, %d checks restored", config.node_name,
+                 config.datacenter, len(instance.state.services), len(instance.state.checks))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(instance))
+    except (ConfigError, StoreError) as exc:
+        click.echo(f"==> Error starting agent: {exc}", err=True)
+        sys.exit(1)

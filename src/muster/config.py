@@ -1,0 +1,244 @@
+"""Agent configuration: Consul's config files (JSON or HCL) and flags, resolved once into a frozen
+AgentConfig (defaults < files < flags). The SETTINGS table drives validation, `--help` and the docs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from muster.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # dotted config-file key
+    kind: type | tuple[type, ...]
+    default: Any
+    help: str
+    flag: str = ""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("node_name", str, "<hostname>", "This agent's node name.", "-node"),
+    Setting("datacenter", str, "dc1", "The datacenter this agent belongs to.", "-datacenter"),
+    Setting("primary_datacenter", str, "", "Accepted for Consul compatibility; reported in /v1/agent/self."),
+    Setting("data_dir", str, "$XDG_DATA_HOME/muster", "Where the embedded SQLite store lives.", "-data-dir"),
+    Setting("log_level", str, "info", "trace, debug, info, warn or error.", "-log-level"),
+    Setting("log_json", bool, False, "Log one JSON object per line.", "-log-json"),
+    Setting("client_addr", str, "127.0.0.1", "Address the HTTP API listens on.", "-client"),
+    Setting("bind_addr", str, "127.0.0.1", "Address advertised for this node (members, leader).", "-bind"),
+    Setting("ports.http", int, 8500, "HTTP API port; 0 picks a free port.", "-http-port"),
+    Setting("addresses.http", str, "", "Overrides client_addr for the HTTP API."),
+    Setting("enable_script_checks", bool, False, "Allow script checks from any source (a security boundary)."),
+    Setting("enable_local_script_checks", bool, False, "Allow script checks from config files only."),
+    Setting("check_output_max_size", int, 4096, "Largest check output kept, in bytes."),
+    Setting("node_meta", dict, {}, "Node metadata, shown in /v1/agent/self Meta."),
+    Setting("server", bool, True, "Accepted for Consul compatibility: every Muster agent answers as a server."),
+    Setting("service", dict, None, "One service definition (Consul's format); repeatable."),
+    Setting("services", list, [], "A list of service definitions."),
+    Setting("check", dict, None, "One check definition (Consul's format); repeatable."),
+    Setting("checks", list, [], "A list of check definitions."),
+)
+_BY_KEY = {setting.key: setting for setting in SETTINGS}
+_SECTIONS = {key.split(".")[0] for key in _BY_KEY if "." in key}
+# Consul keys Muster accepts so existing files load, and does not act on (logged at start).
+IGNORED_CONSUL_KEYS = frozenset(
+    {"bootstrap", "bootstrap_expect", "retry_join", "encrypt", "leave_on_terminate", "skip_leave_on_interrupt",
+     "disable_update_check", "rejoin_after_leave", "telemetry", "performance", "raft_protocol", "advertise_addr",
+     "start_join", "disable_remote_exec", "enable_debug"}
+)
+_LIST_ALIASES = {"service": "services", "check": "checks"}
+# HCL blocks arrive as lists of objects; these keys are single objects at any depth.
+_OBJECT_KEYS = frozenset(
+    {"ports", "addresses", "meta", "node_meta", "weights", "tagged_addresses", "connect", "proxy",
+     "sidecar_service", "header", "locality", "mesh_gateway", "expose", "transparent_proxy", "access_logs",
+     "config", "telemetry", "performance"}
+)
+_OPAQUE_MAPS = frozenset({"meta", "node_meta", "header", "config", "tagged_addresses"})
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    node_name: str
+    datacenter: str = "dc1"
+    primary_datacenter: str = ""
+    data_dir: Path | None = None  # None in -dev mode
+    dev: bool = False
+    log_level: str = "info"
+    log_json: bool = False
+    client_addr: str = "127.0.0.1"
+    bind_addr: str = "127.0.0.1"
+    http_port: int = 8500
+    enable_script_checks: bool = False
+    enable_local_script_checks: bool = False
+    check_output_max_size: int = 4096
+    node_meta: dict[str, str] = field(default_factory=dict)
+    services: tuple[tuple[str, dict[str, Any]], ...] = ()  # (file, raw definition)
+    checks: tuple[tuple[str, dict[str, Any]], ...] = ()
+    config_files: tuple[Path, ...] = ()
+    config_dirs: tuple[Path, ...] = ()
+    ignored_keys: tuple[str, ...] = ()
+
+
+def default_data_dir(environ: dict[str, str]) -> Path:
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "muster"
+
+
+def _unwrap_hcl(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _unwrap_hcl(v, k) for k, v in value.items() if k != "__is_block__"}
+    if isinstance(value, list):
+        items = [_unwrap_hcl(item) for item in value]
+        if key in _OBJECT_KEYS and len(items) == 1 and isinstance(items[0], dict):
+            return items[0]
+        return items
+    return value
+
+
+def parse_file(path: Path) -> dict[str, Any]:
+    """Read one config file, JSON or HCL by its extension (HCL also for anything not .json)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        if path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            options = hcl2.SerializationOptions(
+                with_comments=False, explicit_blocks=False, preserve_heredocs=False, strip_string_quotes=True
+            )
+            data = _unwrap_hcl(hcl2.loads(text, serialization_options=options))
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the file's fault; say which file
+        raise ConfigError(f"{path}: cannot parse config file: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must hold an object")
+    return data
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def merge_file(merged: dict[str, Any], data: dict[str, Any], path: Path) -> None:
+    """Merge one file over earlier ones: scalars replace, sections merge, service/check lists append."""
+    for key, value in data.items():
+        list_key = _LIST_ALIASES.get(key, key)
+        if list_key in ("services", "checks"):
+            merged.setdefault(list_key, []).extend((str(path), item) for item in _as_list(value))
+        elif key in IGNORED_CONSUL_KEYS:
+            merged.setdefault("_ignored", []).append(key)
+        elif key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f'{path}: "{key}" must be an object')
+            for sub, sub_value in value.items():
+                _check(f"{key}.{sub}", sub_value, path)
+                merged.setdefault(key, {})[sub] = sub_value
+        else:
+            _check(key, value, path)
+            merged[key] = value
+
+
+def _check(key: str, value: Any, path: Path) -> None:
+    setting = _BY_KEY.get(key)
+    if setting is None:
+        raise ConfigError(f'{path}: unknown configuration key "{key}"')
+    expected = setting.kind
+    if expected is int and isinstance(value, bool):
+        raise ConfigError(f'{path}: "{key}" must be a number')
+    if not isinstance(value, expected):
+        name = expected.__name__ if isinstance(expected, type) else "value"
+        raise ConfigError(f'{path}: "{key}" must be a {"boolean" if expected is bool else name}')
+
+
+def config_paths(files: tuple[str, ...], dirs: tuple[str, ...]) -> list[Path]:
+    paths = [Path(name) for name in files]
+    for directory in dirs:
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: config directory does not exist")
+        paths.extend(sorted(p for p in folder.iterdir() if p.suffix in (".json", ".hcl") and p.is_file()))
+    return paths
+
+
+def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentConfig:
+    """Resolve defaults < config files (in order) < flags into an AgentConfig."""
+    env = dict(os.environ if environ is None else environ)
+    files = tuple(flags.get("config_file") or ())
+    dirs = tuple(flags.get("config_dir") or ())
+    merged: dict[str, Any] = {}
+    for path in config_paths(files, dirs):
+        merge_file(merged, parse_file(path), path)
+    ports = merged.get("ports", {})
+    addresses = merged.get("addresses", {})
+    dev = bool(flags.get("dev"))
+
+    def pick(flag: str, key: str, default: Any) -> Any:
+        value = flags.get(flag)
+        return value if value is not None else merged.get(key, default)
+
+    data_dir_value = pick("data_dir", "data_dir", None)
+    data_dir = None if dev and data_dir_value is None else Path(data_dir_value or default_data_dir(env))
+    http_port = flags.get("http_port")
+    return AgentConfig(
+        node_name=pick("node", "node_name", None) or socket.gethostname(),
+        datacenter=pick("datacenter", "datacenter", "dc1"),
+        primary_datacenter=merged.get("primary_datacenter", ""),
+        data_dir=data_dir,
+        dev=dev,
+        log_level=str(pick("log_level", "log_level", "info")).lower(),
+        log_json=bool(pick("log_json", "log_json", False)),
+        client_addr=pick("client", "client_addr", None) or addresses.get("http") or "127.0.0.1",
+        bind_addr=pick("bind", "bind_addr", "127.0.0.1"),
+        http_port=http_port if http_port is not None else ports.get("http", 8500),
+        enable_script_checks=merged.get("enable_script_checks", False),
+        enable_local_script_checks=merged.get("enable_local_script_checks", False),
+        check_output_max_size=merged.get("check_output_max_size", 4096),
+        node_meta={str(k): str(v) for k, v in merged.get("node_meta", {}).items()},
+        services=tuple(merged.get("services", ())),
+        checks=tuple(merged.get("checks", ())),
+        config_files=tuple(Path(name) for name in files),
+        config_dirs=tuple(Path(name) for name in dirs),
+        ignored_keys=tuple(merged.get("_ignored", ())),
+    )
+
+
+def config_keys_to_api(value: Any, *, check: bool = False) -> Any:
+    """Config files spell fields in snake_case; the API decoder matches them once underscores go.
+
+    Map keys (meta, header, tagged address names, proxy config) are data and stay as written.
+    In a service's check, `id` means CheckID, as Consul's config builder reads it.
+    """
+    if isinstance(value, list):
+        return [config_keys_to_api(item, check=check) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        lowered = key.lower()
+        if lowered in _OPAQUE_MAPS and isinstance(item, dict):
+            inner = {k: config_keys_to_api(v) for k, v in item.items()} if lowered == "tagged_addresses" else item
+            out[key.replace("_", "")] = inner
+            continue
+        name = key.replace("_", "")
+        if check and lowered in ("id", "check_id"):
+            name = "CheckID"
+        nested_check = lowered in ("check", "checks")
+        out[name] = config_keys_to_api(item, check=nested_check)
+    return out
+
+
+def settings_markdown() -> str:
+    """The configuration reference (docs/configuration.md is this text)."""
+    lines = ["| key | flag | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = json.dumps(setting.default) if not isinstance(setting.default, str) else setting.default
+        lines.append(f"| `{setting.key}` | {f'`{setting.flag}`' if setting.flag else ''} | `{default}` | {setting.help} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,211 @@
+"""Request bodies decoded the way Consul's Go code decodes them (§1.6): one JSON value, trailing bytes
+ignored, case-insensitive keys with exact matches preferred, snake_case aliases, unknown keys refused,
+durations as Go strings or nanosecond numbers, and Go's error texts."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from muster.errors import DecodeError
+from muster.golang import parse_duration
+
+STR, INT, BOOL, DURATION = "string", "int", "bool", "duration"
+STR_LIST, STR_MAP, HEADER_MAP, OPAQUE = "[]string", "map[string]string", "map[string][]string", "opaque"
+STRUCT, STRUCT_LIST, STRUCT_MAP = "struct", "[]struct", "map[string]struct"
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Number(str):
+    """A JSON number with a fraction or exponent, kept as its literal for Go-style error texts."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str
+    schema: Schema | None = None
+    alias_of: str | None = None  # a snake_case alias feeds this canonical field when it is empty
+
+
+@dataclass
+class Schema:
+    """The JSON fields of one Go struct. `lenient` structs ignore unknown keys (Consul's Connect)."""
+
+    name: str
+    fields: list[Field]
+    lenient: bool = False
+    by_name: dict[str, Field] = field(init=False)
+    by_fold: dict[str, Field] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_name = {f.name: f for f in self.fields}
+        self.by_fold = {}
+        for f in self.fields:
+            self.by_fold.setdefault(f.name.lower(), f)
+
+    def lookup(self, key: str) -> Field | None:
+        found = self.by_name.get(key)
+        return found if found is not None else self.by_fold.get(key.lower())
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float | _Number):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _clean(text: str) -> str:
+    # Go turns invalid UTF-16 escapes into U+FFFD; Python would keep lone surrogates.
+    if _SURROGATE.search(text):
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+_DECODER = json.JSONDecoder(parse_float=_Number, parse_constant=_reject_constant)
+
+
+def parse_json(body: bytes) -> Any:
+    """Read the first JSON value of a body, as Go's json.Decoder.Decode does."""
+    text = body.decode("utf-8", "replace")
+    start = len(text) - len(text.lstrip(" \t\r\n"))
+    if start == len(text):
+        raise DecodeError("EOF")
+    try:
+        value, _ = _DECODER.raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip(" \t\r\n")):
+            raise DecodeError("unexpected EOF") from None
+        char = text[exc.pos]
+        raise DecodeError(f"invalid character {char!r} looking for beginning of value") from None
+    except ValueError as exc:  # NaN, Infinity
+        raise DecodeError(f"invalid character {str(exc)[0]!r} looking for beginning of value") from None
+    return value
+
+
+def _type_error(value: Any, path: str, go_type: str) -> DecodeError:
+    described = _json_type(value)
+    if isinstance(value, _Number | int) and not isinstance(value, bool) and go_type == "int":
+        described = f"number {value}"
+    return DecodeError(f"json: cannot unmarshal {described} into Go struct field {path} of type {go_type}")
+
+
+def _decode_int(value: Any, path: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and _INT64[0] <= value <= _INT64[1]:
+        return value
+    raise _type_error(value, path, "int")
+
+
+def _decode_str(value: Any, path: str) -> str:
+    if isinstance(value, str) and not isinstance(value, _Number):
+        return _clean(value)
+    raise _type_error(value, path, "string")
+
+
+def _decode_duration(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None  # Consul's duration fields silently ignore other JSON types
+    if isinstance(value, _Number):
+        return int(float(value))
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise DecodeError(str(exc)) from None
+    return None
+
+
+def _decode_value(f: Field, value: Any, path: str) -> Any:  # noqa: PLR0911 - one branch per kind
+    kind = f.kind
+    if kind == STR:
+        return _decode_str(value, path)
+    if kind == INT:
+        return _decode_int(value, path)
+    if kind == BOOL:
+        if isinstance(value, bool):
+            return value
+        raise _type_error(value, path, "bool")
+    if kind == DURATION:
+        return _decode_duration(value)
+    if kind == STR_LIST:
+        if not isinstance(value, list):
+            raise _type_error(value, path, "[]string")
+        return [_decode_str(item, path) for item in value if item is not None]
+    if kind == STR_MAP:
+        if not isinstance(value, dict):
+            raise _type_error(value, path, "map[string]string")
+        return {_clean(k): ("" if v is None else _decode_str(v, path)) for k, v in value.items()}
+    if kind == HEADER_MAP:
+        if not isinstance(value, dict):
+            raise _type_error(value, path, "map[string][]string")
+        headers: dict[str, list[str]] = {}
+        for name, values in value.items():
+            if values is None:
+                headers[_clean(name)] = []
+                continue
+            if not isinstance(values, list):
+                raise _type_error(values, path, "[]string")
+            headers[_clean(name)] = [_decode_str(item, path) for item in values if item is not None]
+        return headers
+    if kind == OPAQUE:
+        return value
+    assert f.schema is not None
+    if kind == STRUCT:
+        return decode_struct(value, f.schema, path)
+    if kind == STRUCT_LIST:
+        if not isinstance(value, list):
+            raise _type_error(value, path, f"[]{f.schema.name}")
+        return [decode_struct(item, f.schema, path) for item in value]
+    if not isinstance(value, dict):
+        raise _type_error(value, path, f"map[string]{f.schema.name}")
+    return {_clean(k): decode_struct(v, f.schema, path) for k, v in value.items()}
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value in ("", 0, False) or (isinstance(value, list | dict) and not value)
+
+
+def decode_struct(value: Any, schema: Schema, path: str = "") -> dict[str, Any]:
+    """Decode a JSON object into {canonical field name: value}; aliases are folded into their fields."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _type_error(value, path or ".", schema.name)
+    out: dict[str, Any] = {}
+    for key, raw in value.items():
+        f = schema.lookup(key)
+        if f is None:
+            if schema.lenient:
+                continue
+            raise DecodeError(f"json: unknown field {json.dumps(key, ensure_ascii=False)}")
+        if raw is None:
+            continue
+        decoded = _decode_value(f, raw, f"{path}.{f.name}")
+        if decoded is not None:
+            out[f.name] = decoded
+    for f in schema.fields:
+        if f.alias_of is not None and f.name in out:
+            alias_value = out.pop(f.name)
+            if _is_empty(out.get(f.alias_of)):
+                out[f.alias_of] = alias_value
+    return out
+
+
+def decode_body(body: bytes, schema: Schema) -> dict[str, Any]:
+    """Decode a request body; every failure is a DecodeError carrying Go's bare text."""
+    return decode_struct(parse_json(body), schema)

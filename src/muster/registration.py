@@ -1,0 +1,252 @@
+"""A decoded service definition turned into a stored Service and its checks, with Consul's validation
+order and texts (§2.4), its defaults (ID, Weights, tagged addresses) and sidecar expansion (§3.9)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from muster.checks.definition import build_definition, embedded_checks
+from muster.errors import BadRequest
+from muster.models import CheckDefinition, Service, ServiceAddress
+
+_META_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_ANY_ADDRESSES = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104 - the addresses we refuse
+SIDECAR_PORT_RANGE = range(21000, 21256)
+
+
+@dataclass
+class ServiceRegistration:
+    """What one register call adds: a service, its checks, and maybe its sidecar."""
+
+    service: Service
+    checks: list[CheckDefinition]
+    sidecar: ServiceRegistration | None = None
+    sidecar_fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _multierror(messages: list[str]) -> str:
+    head = "1 error occurred:" if len(messages) == 1 else f"{len(messages)} errors occurred:"
+    return head + "\n" + "".join(f"\t* {message}\n" for message in messages) + "\n"
+
+
+def _meta_pair_error(key: str, value: str, kind: str) -> str | None:
+    if key == "":
+        return "Key cannot be blank"
+    if not _META_KEY.match(key):
+        return "Key contains invalid characters"
+    if len(key.encode()) > 128:
+        return "Key is too long (limit: 128 characters)"
+    if key.startswith("consul-") and not (kind == "mesh-gateway" and key == "consul-wan-federation"):
+        return "Key prefix 'consul-' is reserved for internal use"
+    if len(value.encode()) > 512:
+        return "Value is too long (limit: 512 characters)"
+    return None
+
+
+def validate_meta(meta: dict[str, str], kind: str) -> None:
+    if len(meta) > 64:
+        raise BadRequest("Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs")
+    for key in sorted(meta):
+        error = _meta_pair_error(key, meta[key], kind)
+        if error is not None:
+            raise BadRequest(f"Invalid Service Meta: Couldn't load metadata pair ('{key}', '{meta[key]}'): {error}")
+
+
+def validate_weights(weights: dict[str, int]) -> None:
+    passing, warning = weights.get("Passing", 0), weights.get("Warning", 0)
+    if passing < 1:
+        raise BadRequest("Invalid Weights: Passing must be greater than 0")
+    if warning < 0:
+        raise BadRequest("Invalid Weights: Warning must be greater or equal than 0")
+    if passing > 65535 or warning > 65535:
+        raise BadRequest("Invalid Weights: DNS Weight must be between 0 and 65535")
+
+
+def _service_errors(fields: dict[str, Any]) -> list[str]:
+    errors: list[str] = []
+    locality = fields.get("Locality") or {}
+    if locality.get("Zone") and not locality.get("Region"):
+        errors.append("zone cannot be set without region")
+    kind = fields.get("Kind", "")
+    proxy = fields.get("Proxy") or {}
+    connect = fields.get("Connect") or {}
+    port, socket_path = fields.get("Port", 0), fields.get("SocketPath", "")
+    if kind == "connect-proxy":
+        destination = proxy.get("DestinationServiceName", "")
+        if destination == "":
+            errors.append("Proxy.DestinationServiceName must be non-empty for Connect proxy services")
+        elif destination == "*":
+            errors.append("Proxy.DestinationServiceName must not be a wildcard for Connect proxy services")
+        if port == 0 and socket_path == "":
+            errors.append("Port or SocketPath must be set for a connect-proxy")
+        if connect.get("Native"):
+            errors.append("A Proxy cannot also be Connect Native, only typical services")
+    elif kind == "mesh-gateway" and port == 0:
+        errors.append("Port must be non-zero for a mesh-gateway")
+    sidecar = connect.get("SidecarService")
+    if sidecar is not None:
+        if sidecar.get("ID"):
+            errors.append("A SidecarService cannot specify an ID as this is managed by the agent")
+        if (sidecar.get("Connect") or {}).get("SidecarService") is not None:
+            errors.append("A SidecarService cannot have a nested SidecarService")
+    if connect.get("Native") and kind == "" and port == 0 and socket_path == "":
+        errors.append("Port or SocketPath must be set for a Connect native service.")
+    return errors
+
+
+def default_tagged_addresses(address: str, port: int, given: dict[str, ServiceAddress]) -> None:
+    """Add lan/wan tagged addresses for an IP `Address`, only for keys not given (§2.4)."""
+    try:
+        ip = ipaddress.ip_address(address) if "%" not in address else None
+    except ValueError:
+        ip = None
+    if ip is None:
+        return
+    if ip.version == 4 or (isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None):
+        keys = ("lan_ipv4", "wan_ipv4")
+    else:
+        keys = ("lan_ipv6", "wan_ipv6")
+    for key in keys:
+        given.setdefault(key, ServiceAddress(address, port))
+
+
+def _ip_version(address: str) -> int | None:
+    if "%" in address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return 4
+    return ip.version
+
+
+def validate_tagged_addresses(tagged: dict[str, ServiceAddress]) -> None:
+    """Consul checks lan_ipv4, wan_ipv4 and (twice, an upstream slip) lan_ipv6; wan_ipv6 goes unchecked."""
+    for key, version in (("lan_ipv4", 4), ("wan_ipv4", 4), ("lan_ipv6", 6)):
+        if key in tagged and _ip_version(tagged[key].address) != version:
+            raise BadRequest(f'Service tagged address "{key}" must be a valid ipv{version} address')
+
+
+def validate_service_fields(fields: dict[str, Any]) -> None:
+    """Steps 3-9 of §2.4 in Consul's order; the first failure wins."""
+    if not fields.get("Name"):
+        raise BadRequest("Missing service name")
+    if fields.get("Address", "") in _ANY_ADDRESSES:
+        raise BadRequest("Invalid service address")
+    if "Weights" in fields:
+        validate_weights(fields["Weights"])
+    validate_meta(fields.get("Meta", {}), fields.get("Kind", ""))
+    errors = _service_errors(fields)
+    if errors:
+        raise BadRequest(f"Validation failed: {_multierror(errors)}")
+
+
+def build_service(fields: dict[str, Any], *, namespace: str, token: str, source: str) -> Service:
+    name = fields["Name"]
+    tagged = {key: ServiceAddress(value.get("Address", ""), value.get("Port", 0))
+              for key, value in fields.get("TaggedAddresses", {}).items()}
+    address, port = fields.get("Address", ""), fields.get("Port", 0)
+    default_tagged_addresses(address, port, tagged)
+    weights = fields.get("Weights")
+    connect = fields.get("Connect") or {}
+    return Service(
+        id=fields.get("ID") or name,
+        name=name,
+        kind=fields.get("Kind", ""),
+        tags=fields.get("Tags", []),
+        meta=fields.get("Meta", {}),
+        port=port,
+        address=address,
+        socket_path=fields.get("SocketPath", ""),
+        tagged_addresses=tagged,
+        weights_passing=1 if weights is None else weights.get("Passing", 0),
+        weights_warning=1 if weights is None else weights.get("Warning", 0),
+        enable_tag_override=fields.get("EnableTagOverride", False),
+        proxy=fields.get("Proxy"),
+        connect_native=bool(connect.get("Native")),
+        locality=fields.get("Locality"),
+        namespace=namespace,
+        token=token,
+        source=source,
+    )
+
+
+def build_registration(fields: dict[str, Any], *, namespace: str, token: str, source: str) -> ServiceRegistration:
+    """Validate and build; raises BadRequest with Consul's text. Sidecar ports are assigned later."""
+    validate_service_fields(fields)
+    service = build_service(fields, namespace=namespace, token=token, source=source)
+    checks = embedded_checks(
+        fields, service_id=service.id, service_name=service.name, namespace=namespace, token=token, source=source
+    )
+    registration = ServiceRegistration(service, checks)
+    sidecar = (fields.get("Connect") or {}).get("SidecarService")
+    if sidecar is not None:
+        registration.sidecar_fields = sidecar
+    return registration
+
+
+def build_sidecar(parent: Service, fields: dict[str, Any], used_ports: set[int], token: str) -> ServiceRegistration:
+    """Expand `Connect.SidecarService` the way Consul's agent does (§3.9)."""
+    sidecar_token = fields.get("Token") or token
+    merged = dict(fields)
+    merged["Name"] = fields.get("Name") or f"{parent.name}-sidecar-proxy"
+    merged["ID"] = f"{parent.id}-sidecar-proxy"
+    merged["Kind"] = "connect-proxy"
+    merged.setdefault("Address", parent.address)
+    if not merged.get("Tags"):
+        merged["Tags"] = list(parent.tags)
+    if not merged.get("Meta"):
+        merged["Meta"] = dict(parent.meta)
+    if not merged.get("Port") and not merged.get("SocketPath"):
+        free = next((port for port in SIDECAR_PORT_RANGE if port not in used_ports), None)
+        if free is None:
+            raise BadRequest("Invalid SidecarService: No sidecar ports available in range 21000 - 21255")
+        merged["Port"] = free
+    proxy = dict(merged.get("Proxy") or {})
+    proxy.setdefault("DestinationServiceName", parent.name)
+    proxy.setdefault("DestinationServiceID", parent.id)
+    proxy.setdefault("LocalServiceAddress", "127.0.0.1")
+    proxy.setdefault("LocalServicePort", parent.port)
+    merged["Proxy"] = proxy
+    try:
+        validate_service_fields(merged)
+    except BadRequest as exc:
+        raise BadRequest(f"Failed Validation: {exc.text}") from None
+    service = build_service(merged, namespace=parent.namespace, token=sidecar_token, source=parent.source)
+    service.sidecar_of = parent.id
+    if not merged.get("Check") and not merged.get("Checks"):
+        address = service.address or "127.0.0.1"
+        defaults: list[dict[str, Any]] = [
+            {"Name": "Connect Sidecar Listening", "TCP": f"{address}:{service.port}", "Interval": 10_000_000_000},
+            {"Name": f"Connect Sidecar Aliasing {parent.id}", "AliasService": parent.id},
+        ]
+        merged["Checks"] = defaults
+    try:
+        checks = embedded_checks(
+            merged, service_id=service.id, service_name=service.name, namespace=parent.namespace,
+            token=sidecar_token, source=parent.source,
+        )
+    except BadRequest as exc:
+        raise BadRequest(exc.text.replace("Invalid check: ", "Invalid check in sidecar_service: ", 1)) from None
+    return ServiceRegistration(service, checks)
+
+
+def definition_for_register(
+    fields: dict[str, Any], *, namespace: str, token: str, source: str
+) -> CheckDefinition:
+    """A /check/register body as a CheckDefinition: ID defaults to Name, durations shown as "0s"."""
+    return build_definition(
+        fields,
+        check_id=fields.get("ID") or fields["Name"],
+        name=fields["Name"],
+        namespace=namespace,
+        service_id=fields.get("ServiceID", ""),
+        token=fields.get("Token") or token,
+        source=source,
+        show_zero_durations=True,
+    )

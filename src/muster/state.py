@@ -1,0 +1,101 @@
+"""LocalState: the services and checks registered on this agent, the change index, and the encoded
+bytes of each service (encoded once per change; list responses are served from cached bytes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from muster.blocking import Waiters
+from muster.golang import encode_json
+from muster.models import Check, Service, agent_service, content_hash
+
+Key = tuple[str, str]  # (namespace, id)
+ALL_CHANGES = "*"  # the waiter key woken by any change (index-based blocking)
+
+
+@dataclass
+class ServiceEntry:
+    service: Service
+    wire: dict[str, Any]  # the AgentService object (without ContentHash): filters evaluate this
+    body: bytes  # `wire` encoded once
+    content_hash: str
+
+
+class LocalState:
+    def __init__(self, node_name: str, datacenter: str) -> None:
+        self.node_name = node_name
+        self.datacenter = datacenter
+        self.services: dict[Key, ServiceEntry] = {}
+        self.checks: dict[Key, Check] = {}
+        self.index = 1
+        self.waiters = Waiters()
+        self._list_bodies: dict[str, bytes] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    # -- reads ---------------------------------------------------------------
+    def service(self, namespace: str, service_id: str) -> ServiceEntry | None:
+        return self.services.get((namespace, service_id))
+
+    def services_in(self, namespace: str) -> list[ServiceEntry]:
+        return [self.services[key] for key in sorted(k for k in self.services if k[0] == namespace)]
+
+    def list_body(self, namespace: str) -> bytes:
+        """`{"id":AgentService,...}` for a namespace, rebuilt only after a change."""
+        body = self._list_bodies.get(namespace)
+        if body is None:
+            body = join_services(self.services_in(namespace))
+            self._list_bodies[namespace] = body
+        return body
+
+    def checks_of(self, namespace: str, service_id: str) -> list[Check]:
+        return [
+            check
+            for (ns, _), check in self.checks.items()
+            if ns == namespace and check.definition.service_id == service_id
+        ]
+
+    def node_checks(self) -> list[Check]:
+        return [check for check in self.checks.values() if not check.definition.service_id]
+
+    def checks_in(self, namespace: str) -> Iterator[Check]:
+        return (check for (ns, _), check in self.checks.items() if ns == namespace)
+
+    # -- writes: synchronous, bump the index, then wake waiters ---------------
+    def put_service(self, service: Service) -> None:
+        wire = agent_service(service, self.datacenter)
+        self.services[(service.namespace, service.id)] = ServiceEntry(
+            service, wire, encode_json(wire), content_hash(service)
+        )
+        self._changed(service.namespace, service.id)
+
+    def remove_service(self, namespace: str, service_id: str) -> None:
+        if self.services.pop((namespace, service_id), None) is not None:
+            self._changed(namespace, service_id)
+
+    def put_check(self, check: Check) -> None:
+        definition = check.definition
+        self.checks[(definition.namespace, definition.check_id)] = check
+        self._changed(definition.namespace, None)
+
+    def remove_check(self, namespace: str, check_id: str) -> None:
+        if self.checks.pop((namespace, check_id), None) is not None:
+            self._changed(namespace, None)
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self, namespace: str, service_id: str | None) -> None:
+        self.index += 1
+        if service_id is not None:
+            self._list_bodies.pop(namespace, None)
+            self.waiters.notify(("service", namespace, service_id))
+        self.waiters.notify(ALL_CHANGES)
+        for listener in self._listeners:
+            listener()
+
+
+def join_services(entries: list[ServiceEntry]) -> bytes:
+    parts = [encode_json(entry.service.id) + b":" + entry.body for entry in entries]
+    return b"{" + b",".join(parts) + b"}"

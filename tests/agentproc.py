@@ -1,0 +1,131 @@
+"""A real `muster agent` process on a free port, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+class AgentProcess:
+    """Start with `start()`; `kill9()` and `start()` again to test durability."""
+
+    def __init__(self, *args: str, data_dir: Path | None = None, dev: bool = False, env: dict[str, str] | None = None):
+        self.extra_args = list(args)
+        self.dev = dev
+        self._tmp = None if data_dir or dev else tempfile.TemporaryDirectory(prefix="muster-test-")
+        self.data_dir = data_dir or (Path(self._tmp.name) if self._tmp else None)
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.stderr_lines: list[str] = []
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "muster", "agent", "-http-port", "0", "-node", "test-node", *self.extra_args]
+        if self.dev:
+            cmd.append("-dev")
+        else:
+            cmd += ["-data-dir", str(self.data_dir)]
+        return cmd
+
+    def start(self) -> AgentProcess:
+        env = dict(os.environ, **(self.env or {}))
+        self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("HTTP API listening on "):
+            self.proc.wait(timeout=5)
+            raise RuntimeError(f"agent did not start: {line!r} {''.join(self.stderr_lines)}")
+        self.port = int(line.rsplit(":", 1)[1])
+        assert time.monotonic() < deadline
+        return self
+
+    def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            self.stderr_lines.append(raw.decode(errors="replace"))
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def close(self) -> None:
+        self.stop()
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.cleanup()
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30.0
+    ) -> Reply:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if body is not None and not isinstance(body, bytes | str):
+                body = json.dumps(body)
+            conn.request(method, path, body=body, headers=headers or {})
+            response = conn.getresponse()
+            return Reply(response.status, response.headers, response.read())
+        finally:
+            conn.close()
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> Reply:
+        return self.request("PUT", path, body, **kwargs)
+
+
+def q(text: str) -> str:
+    """Percent-encode an ID for a path, as python-consul does (':' and '/' kept raw)."""
+    return quote(text, safe="")

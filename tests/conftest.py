@@ -1,0 +1,32 @@
+"""Shared fixtures: real agent processes on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.agentproc import AgentProcess
+
+
+@pytest.fixture
+def agent() -> Iterator[AgentProcess]:
+    """A durable agent (temporary data dir) on a free port."""
+    proc = AgentProcess().start()
+    yield proc
+    proc.close()
+
+
+@pytest.fixture
+def make_agent() -> Iterator[type[AgentProcess]]:
+    """Build agents with extra flags; all are stopped at the end of the test."""
+    made: list[AgentProcess] = []
+
+    class Factory(AgentProcess):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            made.append(self)
+
+    yield Factory
+    for proc in made:
+        proc.close()

@@ -40,7 +40,9 @@ class Reply:
 class AgentProcess:
     """Start with `start()`; `kill9()` and `start()` again to test durability."""
 
-    def __init__(self, *args: str, data_dir: Path | None = None, dev: bool = False, env: dict[str, str] | None = None):
+    def __init__(
+        self, *args: str, data_dir: Path | None = None, dev: bool = False, env: dict[str, str] | None = None
+    ):
         self.extra_args = list(args)
         self.dev = dev
         self._tmp = None if data_dir or dev else tempfile.TemporaryDirectory(prefix="muster-test-")
@@ -59,7 +61,17 @@ class AgentProcess:
         return f"http://{self.address}"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "muster", "agent", "-http-port", "0", "-node", "test-node", *self.extra_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "muster",
+            "agent",
+            "-http-port",
+            "0",
+            "-node",
+            "test-node",
+            *self.extra_args,
+        ]
         if self.dev:
             cmd.append("-dev")
         else:
@@ -107,7 +119,12 @@ class AgentProcess:
                 self._tmp.cleanup()
 
     def request(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 30.0
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30.0,
     ) -> Reply:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:

@@ -22,7 +22,12 @@ from muster.decode import decode_struct
 from muster.errors import BadRequest, ConfigError, DecodeError, NotFound
 from muster.golang import quote
 from muster.models import CRITICAL, Check, CheckDefinition, Service
-from muster.registration import ServiceRegistration, build_registration, build_sidecar, validate_tagged_addresses
+from muster.registration import (
+    ServiceRegistration,
+    build_registration,
+    build_sidecar,
+    validate_tagged_addresses,
+)
 from muster.schemas import SERVICE_DEFINITION
 from muster.state import LocalState
 from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
@@ -34,7 +39,9 @@ _decode_check = msgspec.json.Decoder(CheckDefinition).decode
 
 
 def unknown_service(service_id: str) -> NotFound:
-    return NotFound(f"Unknown service ID {quote(service_id)}. Ensure that the service ID is passed, not the service name.")
+    return NotFound(
+        f"Unknown service ID {quote(service_id)}. Ensure that the service ID is passed, not the service name."
+    )
 
 
 class Agent:
@@ -46,7 +53,6 @@ class Agent:
         self.store: SQLiteStore | MemoryStore
         self._lock_file: IO[str] | None = None
         self.node_id = ""
-        self.reloading = False
         self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = []
         if config.data_dir is None:
             self.store = MemoryStore()
@@ -84,7 +90,9 @@ class Agent:
         for namespace, check_id, body in self.store.load("checks"):
             definition = _decode_check(body)
             owner = definition.service_id
-            if (namespace, check_id) in self.state.checks or (owner and self.state.service(namespace, owner) is None):
+            if (namespace, check_id) in self.state.checks or (
+                owner and self.state.service(namespace, owner) is None
+            ):
                 purge.append(Delete("checks", namespace, check_id))
                 purge.append(Delete("check_state", namespace, check_id))
                 continue
@@ -97,8 +105,12 @@ class Agent:
         for file, raw in self.config.services:
             try:
                 fields = decode_struct(config_mod.config_keys_to_api(raw), SERVICE_DEFINITION)
-                registration = build_registration(fields, namespace=fields.get("Namespace") or "default",
-                                                  token=fields.get("Token", ""), source="local")
+                registration = build_registration(
+                    fields,
+                    namespace=fields.get("Namespace") or "default",
+                    token=fields.get("Token", ""),
+                    source="local",
+                )
                 self._validate_add(registration)
             except (DecodeError, BadRequest) as exc:
                 raise ConfigError(f"{file}: invalid service definition: {exc.text}") from None
@@ -119,22 +131,31 @@ class Agent:
             if part is None:
                 continue
             validate_tagged_addresses(part.service.tagged_addresses)
-            if any(needs_scripts(check) for check in part.checks) and not self.scripts_allowed(part.service.source):
-                raise BadRequest(SCRIPTS_DISABLED_REMOTE if part.service.source == "remote" else SCRIPTS_DISABLED_LOCAL)
+            if any(needs_scripts(check) for check in part.checks) and not self.scripts_allowed(
+                part.service.source
+            ):
+                raise BadRequest(
+                    SCRIPTS_DISABLED_REMOTE if part.service.source == "remote" else SCRIPTS_DISABLED_LOCAL
+                )
 
     def scripts_allowed(self, source: str) -> bool:
         if self.config.enable_script_checks:
             return True
         return source == "local" and self.config.enable_local_script_checks
 
-    def prepare_registration(self, fields: dict[str, Any], *, namespace: str, token: str) -> ServiceRegistration:
+    def prepare_registration(
+        self, fields: dict[str, Any], *, namespace: str, token: str
+    ) -> ServiceRegistration:
         registration = build_registration(fields, namespace=namespace, token=token, source="remote")
         if registration.sidecar_fields:
             service = registration.service
             sidecar_id = f"{service.id}-sidecar-proxy"
             existing = self.state.service(namespace, sidecar_id)
-            used = {entry.service.port for entry in self.state.services.values()
-                    if entry.service.sidecar_of and entry.service.id != sidecar_id}
+            used = {
+                entry.service.port
+                for entry in self.state.services.values()
+                if entry.service.sidecar_of and entry.service.id != sidecar_id
+            }
             fields_with_port = dict(registration.sidecar_fields)
             if existing is not None and not fields_with_port.get("Port"):
                 fields_with_port["Port"] = existing.service.port
@@ -142,7 +163,9 @@ class Agent:
         self._validate_add(registration)
         return registration
 
-    async def register_service(self, registration: ServiceRegistration, *, replace_existing_checks: bool) -> None:
+    async def register_service(
+        self, registration: ServiceRegistration, *, replace_existing_checks: bool
+    ) -> None:
         ops: list[Op] = []
         pruned: list[tuple[str, str]] = []
         for part in (registration, registration.sidecar):
@@ -203,7 +226,9 @@ class Agent:
         if entry is None:
             raise unknown_service(service_id)
         service_ids = [service_id] + [
-            e.service.id for (ns, _), e in self.state.services.items() if ns == namespace and e.service.sidecar_of == service_id
+            e.service.id
+            for (ns, _), e in self.state.services.items()
+            if ns == namespace and e.service.sidecar_of == service_id
         ]
         check_ids = [
             check.definition.check_id for sid in service_ids for check in self.state.checks_of(namespace, sid)
@@ -231,15 +256,20 @@ class Agent:
         except ConfigError:
             self.config = old
             raise
-        self.reloading = True
-        try:
-            for key, entry in list(self.state.services.items()):
-                if entry.service.source == "local":
-                    for check in self.state.checks_of(*key):
-                        self._remove_check(check.definition.namespace, check.definition.check_id)
-                    self.state.remove_service(*key)
-            for registration in registrations:
-                self._apply_registration(registration, replace_existing_checks=False, pruned=[])
-        finally:
-            self.reloading = False
-        logging.getLogger().setLevel(fresh.log_level.upper() if fresh.log_level != "trace" else "DEBUG")
+        fresh_keys = {(r.service.namespace, r.service.id) for r in registrations}
+        for key, entry in list(self.state.services.items()):
+            if entry.service.source == "local" and key not in fresh_keys:
+                for check in self.state.checks_of(*key):
+                    self._remove_check(check.definition.namespace, check.definition.check_id)
+                self.state.remove_service(*key)
+        for registration in registrations:
+            # Checks that stay keep their status across a reload (§5 step 4); dropped ones go.
+            service = registration.service
+            keep = {check.check_id for check in registration.checks}
+            stale = [
+                (c.definition.namespace, c.definition.check_id)
+                for c in self.state.checks_of(service.namespace, service.id)
+                if c.definition.check_id not in keep and c.definition.source == "local"
+            ]
+            self._apply_registration(registration, replace_existing_checks=False, pruned=stale)
+        logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))

@@ -12,7 +12,9 @@ MAX_WAIT_SECONDS = 600.0
 DEFAULT_WAIT_SECONDS = 300.0
 
 
-def effective_wait(wait_ns: int, *, default: float = DEFAULT_WAIT_SECONDS, maximum: float = MAX_WAIT_SECONDS) -> float:
+def effective_wait(
+    wait_ns: int, *, default: float = DEFAULT_WAIT_SECONDS, maximum: float = MAX_WAIT_SECONDS
+) -> float:
     """Consul's wait: 0 means the default, larger than the maximum is clamped, plus jitter < wait/16."""
     seconds = wait_ns / 1e9 if wait_ns > 0 else default
     seconds = min(seconds, maximum)
@@ -31,15 +33,15 @@ class Waiters:
     def closing(self) -> bool:
         return self._closing
 
-    async def wait(self, key: Hashable, timeout: float) -> bool:
-        """Park until `key` changes (True) or `timeout` seconds pass (False)."""
+    async def wait(self, key: Hashable, seconds: float) -> bool:
+        """Park until `key` changes (True) or `seconds` pass (False)."""
         if self._closing:
             return False
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         waiting = self._by_key.setdefault(key, set())
         waiting.add(future)
-        timer = loop.call_later(timeout, _expire, future)
+        timer = loop.call_later(seconds, _expire, future)
         try:
             await future
         except TimeoutError:

@@ -4,6 +4,7 @@ AgentConfig (defaults < files < flags). The SETTINGS table drives validation, `-
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from dataclasses import dataclass, field
@@ -13,6 +14,17 @@ from typing import Any
 import hcl2
 
 from muster.errors import ConfigError
+
+
+LOG_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "err": logging.ERROR,
+    "error": logging.ERROR,
+}
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bind_addr", str, "127.0.0.1", "Address advertised for this node (members, leader).", "-bind"),
     Setting("ports.http", int, 8500, "HTTP API port; 0 picks a free port.", "-http-port"),
     Setting("addresses.http", str, "", "Overrides client_addr for the HTTP API."),
-    Setting("enable_script_checks", bool, False, "Allow script checks from any source (a security boundary)."),
+    Setting(
+        "enable_script_checks", bool, False, "Allow script checks from any source (a security boundary)."
+    ),
     Setting("enable_local_script_checks", bool, False, "Allow script checks from config files only."),
     Setting("check_output_max_size", int, 4096, "Largest check output kept, in bytes."),
     Setting("node_meta", dict, {}, "Node metadata, shown in /v1/agent/self Meta."),
-    Setting("server", bool, True, "Accepted for Consul compatibility: every Muster agent answers as a server."),
+    Setting(
+        "server", bool, True, "Accepted for Consul compatibility: every Muster agent answers as a server."
+    ),
     Setting("service", dict, None, "One service definition (Consul's format); repeatable."),
     Setting("services", list, [], "A list of service definitions."),
     Setting("check", dict, None, "One check definition (Consul's format); repeatable."),
@@ -49,16 +65,47 @@ _BY_KEY = {setting.key: setting for setting in SETTINGS}
 _SECTIONS = {key.split(".")[0] for key in _BY_KEY if "." in key}
 # Consul keys Muster accepts so existing files load, and does not act on (logged at start).
 IGNORED_CONSUL_KEYS = frozenset(
-    {"bootstrap", "bootstrap_expect", "retry_join", "encrypt", "leave_on_terminate", "skip_leave_on_interrupt",
-     "disable_update_check", "rejoin_after_leave", "telemetry", "performance", "raft_protocol", "advertise_addr",
-     "start_join", "disable_remote_exec", "enable_debug"}
+    {
+        "bootstrap",
+        "bootstrap_expect",
+        "retry_join",
+        "encrypt",
+        "leave_on_terminate",
+        "skip_leave_on_interrupt",
+        "disable_update_check",
+        "rejoin_after_leave",
+        "telemetry",
+        "performance",
+        "raft_protocol",
+        "advertise_addr",
+        "start_join",
+        "disable_remote_exec",
+        "enable_debug",
+    }
 )
 _LIST_ALIASES = {"service": "services", "check": "checks"}
 # HCL blocks arrive as lists of objects; these keys are single objects at any depth.
 _OBJECT_KEYS = frozenset(
-    {"ports", "addresses", "meta", "node_meta", "weights", "tagged_addresses", "connect", "proxy",
-     "sidecar_service", "header", "locality", "mesh_gateway", "expose", "transparent_proxy", "access_logs",
-     "config", "telemetry", "performance"}
+    {
+        "ports",
+        "addresses",
+        "meta",
+        "node_meta",
+        "weights",
+        "tagged_addresses",
+        "connect",
+        "proxy",
+        "sidecar_service",
+        "header",
+        "locality",
+        "mesh_gateway",
+        "expose",
+        "transparent_proxy",
+        "access_logs",
+        "config",
+        "telemetry",
+        "performance",
+    }
 )
 _OPAQUE_MAPS = frozenset({"meta", "node_meta", "header", "config", "tagged_addresses"})
 
@@ -224,7 +271,9 @@ def config_keys_to_api(value: Any, *, check: bool = False) -> Any:
     for key, item in value.items():
         lowered = key.lower()
         if lowered in _OPAQUE_MAPS and isinstance(item, dict):
-            inner = {k: config_keys_to_api(v) for k, v in item.items()} if lowered == "tagged_addresses" else item
+            inner = (
+                {k: config_keys_to_api(v) for k, v in item.items()} if lowered == "tagged_addresses" else item
+            )
             out[key.replace("_", "")] = inner
             continue
         name = key.replace("_", "")
@@ -240,5 +289,6 @@ def settings_markdown() -> str:
     lines = ["| key | flag | default | meaning |", "|---|---|---|---|"]
     for setting in SETTINGS:
         default = json.dumps(setting.default) if not isinstance(setting.default, str) else setting.default
-        lines.append(f"| `{setting.key}` | {f'`{setting.flag}`' if setting.flag else ''} | `{default}` | {setting.help} |")
+        flag = f"`{setting.flag}`" if setting.flag else ""
+        lines.append(f"| `{setting.key}` | {flag} | `{default}` | {setting.help} |")
     return "\n".join(lines) + "\n"

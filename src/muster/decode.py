@@ -130,7 +130,7 @@ def _decode_duration(value: Any) -> int | None:
     return None
 
 
-def _decode_value(f: Field, value: Any, path: str) -> Any:  # noqa: PLR0911 - one branch per kind
+def _decode_value(f: Field, value: Any, path: str) -> Any:
     kind = f.kind
     if kind == STR:
         return _decode_str(value, path)

@@ -180,7 +180,10 @@ def agent_service(service: Service, datacenter: str, content_hash: str | None = 
         out["Namespace"] = service.namespace
     out["Datacenter"] = datacenter
     if service.locality:
-        out["Locality"] = {"Region": service.locality.get("Region", ""), "Zone": service.locality.get("Zone", "")}
+        out["Locality"] = {
+            "Region": service.locality.get("Region", ""),
+            "Zone": service.locality.get("Zone", ""),
+        }
     return out
 
 
@@ -198,7 +201,10 @@ def content_hash(service: Service) -> str:
     )
     weights = ch.hash_struct(
         "AgentWeights",
-        (("Passing", ch.hash_int(service.weights_passing)), ("Warning", ch.hash_int(service.weights_warning))),
+        (
+            ("Passing", ch.hash_int(service.weights_passing)),
+            ("Warning", ch.hash_int(service.weights_warning)),
+        ),
     )
     proxy = (
         ch.hash_value(render_proxy(service.proxy or {}), "AgentServiceConnectProxyConfig")
@@ -206,9 +212,7 @@ def content_hash(service: Service) -> str:
         else ch.NIL
     )
     connect = (
-        ch.hash_struct(
-            "AgentServiceConnect", (("Native", ch.hash_bool(True)), ("SidecarService", ch.NIL))
-        )
+        ch.hash_struct("AgentServiceConnect", (("Native", ch.hash_bool(True)), ("SidecarService", ch.NIL)))
         if service.connect_native
         else ch.NIL
     )

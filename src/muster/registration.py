@@ -13,7 +13,7 @@ from muster.errors import BadRequest
 from muster.models import CheckDefinition, Service, ServiceAddress
 
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_ANY_ADDRESSES = frozenset({"0.0.0.0", "::", "[::]"})  # noqa: S104 - the addresses we refuse
+_ANY_ADDRESSES = frozenset({"0.0.0.0", "::", "[::]"})
 SIDECAR_PORT_RANGE = range(21000, 21256)
 
 
@@ -52,7 +52,9 @@ def validate_meta(meta: dict[str, str], kind: str) -> None:
     for key in sorted(meta):
         error = _meta_pair_error(key, meta[key], kind)
         if error is not None:
-            raise BadRequest(f"Invalid Service Meta: Couldn't load metadata pair ('{key}', '{meta[key]}'): {error}")
+            raise BadRequest(
+                f"Invalid Service Meta: Couldn't load metadata pair ('{key}', '{meta[key]}'): {error}"
+            )
 
 
 def validate_weights(weights: dict[str, int]) -> None:
@@ -148,8 +150,10 @@ def validate_service_fields(fields: dict[str, Any]) -> None:
 
 def build_service(fields: dict[str, Any], *, namespace: str, token: str, source: str) -> Service:
     name = fields["Name"]
-    tagged = {key: ServiceAddress(value.get("Address", ""), value.get("Port", 0))
-              for key, value in fields.get("TaggedAddresses", {}).items()}
+    tagged = {
+        key: ServiceAddress(value.get("Address", ""), value.get("Port", 0))
+        for key, value in fields.get("TaggedAddresses", {}).items()
+    }
     address, port = fields.get("Address", ""), fields.get("Port", 0)
     default_tagged_addresses(address, port, tagged)
     weights = fields.get("Weights")
@@ -176,12 +180,19 @@ def build_service(fields: dict[str, Any], *, namespace: str, token: str, source:
     )
 
 
-def build_registration(fields: dict[str, Any], *, namespace: str, token: str, source: str) -> ServiceRegistration:
+def build_registration(
+    fields: dict[str, Any], *, namespace: str, token: str, source: str
+) -> ServiceRegistration:
     """Validate and build; raises BadRequest with Consul's text. Sidecar ports are assigned later."""
     validate_service_fields(fields)
     service = build_service(fields, namespace=namespace, token=token, source=source)
     checks = embedded_checks(
-        fields, service_id=service.id, service_name=service.name, namespace=namespace, token=token, source=source
+        fields,
+        service_id=service.id,
+        service_name=service.name,
+        namespace=namespace,
+        token=token,
+        source=source,
     )
     registration = ServiceRegistration(service, checks)
     sidecar = (fields.get("Connect") or {}).get("SidecarService")
@@ -190,7 +201,9 @@ def build_registration(fields: dict[str, Any], *, namespace: str, token: str, so
     return registration
 
 
-def build_sidecar(parent: Service, fields: dict[str, Any], used_ports: set[int], token: str) -> ServiceRegistration:
+def build_sidecar(
+    parent: Service, fields: dict[str, Any], used_ports: set[int], token: str
+) -> ServiceRegistration:
     """Expand `Connect.SidecarService` the way Consul's agent does (§3.9)."""
     sidecar_token = fields.get("Token") or token
     merged = dict(fields)
@@ -222,17 +235,27 @@ def build_sidecar(parent: Service, fields: dict[str, Any], used_ports: set[int],
     if not merged.get("Check") and not merged.get("Checks"):
         address = service.address or "127.0.0.1"
         defaults: list[dict[str, Any]] = [
-            {"Name": "Connect Sidecar Listening", "TCP": f"{address}:{service.port}", "Interval": 10_000_000_000},
+            {
+                "Name": "Connect Sidecar Listening",
+                "TCP": f"{address}:{service.port}",
+                "Interval": 10_000_000_000,
+            },
             {"Name": f"Connect Sidecar Aliasing {parent.id}", "AliasService": parent.id},
         ]
         merged["Checks"] = defaults
     try:
         checks = embedded_checks(
-            merged, service_id=service.id, service_name=service.name, namespace=parent.namespace,
-            token=sidecar_token, source=parent.source,
+            merged,
+            service_id=service.id,
+            service_name=service.name,
+            namespace=parent.namespace,
+            token=sidecar_token,
+            source=parent.source,
         )
     except BadRequest as exc:
-        raise BadRequest(exc.text.replace("Invalid check: ", "Invalid check in sidecar_service: ", 1)) from None
+        raise BadRequest(
+            exc.text.replace("Invalid check: ", "Invalid check in sidecar_service: ", 1)
+        ) from None
     return ServiceRegistration(service, checks)
 
 

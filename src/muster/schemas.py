@@ -165,7 +165,13 @@ _CHECK_ALIASES = [
 
 CHECK_TYPE = Schema(
     "structs.CheckType",
-    [Field("CheckID", STR), *_CHECK_COMMON, Field("ProxyHTTP", STR), Field("ProxyGRPC", STR), *_CHECK_ALIASES],
+    [
+        Field("CheckID", STR),
+        *_CHECK_COMMON,
+        Field("ProxyHTTP", STR),
+        Field("ProxyGRPC", STR),
+        *_CHECK_ALIASES,
+    ],
 )
 CHECK_DEFINITION = Schema(
     "structs.CheckDefinition",

@@ -31,13 +31,20 @@ async def serve(agent: Agent) -> None:
     runner = web.ServerRunner(server, handle_signals=False)
     await runner.setup()
     config = agent.config
-    site = web.TCPSite(runner, config.client_addr, config.http_port, shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-                       reuse_address=True)
+    site = web.TCPSite(
+        runner,
+        config.client_addr,
+        config.http_port,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        reuse_address=True,
+    )
     try:
         await site.start()
     except OSError as exc:
         await runner.cleanup()
-        raise ConfigError(f"cannot listen on {config.client_addr}:{config.http_port}: {exc.strerror}") from None
+        raise ConfigError(
+            f"cannot listen on {config.client_addr}:{config.http_port}: {exc.strerror}"
+        ) from None
     port = runner.addresses[0][1]
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

@@ -220,7 +220,7 @@ def _settle(batch: list[_Pending], error: str | None) -> None:
         if error is None:
             try:
                 on_commit()
-            except Exception:  # noqa: BLE001 - a bug in one apply must not strand the rest of the batch
+            except Exception:
                 log.exception("applying a committed change failed")
         if future.done():
             continue

@@ -1,1 +1,1 @@
-"""The HTTP API: a flat route table (routes.py), Go ServeMux-style dispatch (app.py), rendering (render.py)."""
+"""The HTTP API: a flat route table (routes.py), ServeMux-style dispatch (app.py), rendering (render.py)."""

@@ -100,8 +100,11 @@ def self_document(agent: Agent) -> dict[str, Any]:
                 "services": str(len(state.services)),
             },
             "build": {"prerelease": "", "revision": "muster", "version": CONSUL_API_VERSION},
-            "runtime": {"arch": platform.machine(), "os": platform.system().lower(),
-                        "version": f"python{platform.python_version()}"},
+            "runtime": {
+                "arch": platform.machine(),
+                "os": platform.system().lower(),
+                "version": f"python{platform.python_version()}",
+            },
             "consul": {
                 "server": "true",
                 "leader": "true",
@@ -130,8 +133,9 @@ async def agent_members(call: Call) -> web.Response:
         raise BadRequest("Cannot provide a segment with wan=true")
     members = [member(call.agent)]
     if call.query.get("wan"):
-        members = [dict(members[0], Name=f"{call.agent.config.node_name}.{call.agent.config.datacenter}",
-                        Port=8302)]
+        members = [
+            dict(members[0], Name=f"{call.agent.config.node_name}.{call.agent.config.datacenter}", Port=8302)
+        ]
     return _json(call, members)
 
 

@@ -3,7 +3,6 @@ deregister: Consul's agent service endpoints (§2.2-2.5, §4.1)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from aiohttp import web
@@ -49,9 +48,9 @@ async def get_service(call: Call) -> web.Response:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or state.waiters.closing:
                 break
+            # A reload removes and re-adds config services synchronously, so by the time this
+            # waiter runs again the service is back: no spurious 404 (§4.1 step 5).
             await state.waiters.wait(key, remaining)
-            while call.agent.reloading:  # a reload briefly removes config services: no spurious 404
-                await asyncio.sleep(0.05)
             entry = state.service(namespace, service_id)
     if entry is None:
         raise _service_not_found(service_id)
@@ -77,7 +76,10 @@ async def register_service(call: Call) -> web.Response:
     fields = await call.decode(SERVICE_DEFINITION)
     namespace = call.namespace(fields.get("Namespace", ""))
     registration = call.agent.prepare_registration(fields, namespace=namespace, token=call.token())
-    replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in ("", "true")
+    replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in (
+        "",
+        "true",
+    )
     await call.agent.register_service(registration, replace_existing_checks=replace)
     return render.empty_ok()
 

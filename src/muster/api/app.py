@@ -37,8 +37,11 @@ def clean_path(path: str) -> str:
 
 def _redirect(location: str, query: str) -> web.Response:
     target = location + ("?" + query if query else "")
-    return web.Response(status=301, headers={"Location": target, "Content-Type": render.TEXT_UTF8},
-                        body=f'<a href="{target}">Moved Permanently</a>.\n\n'.encode())
+    return web.Response(
+        status=301,
+        headers={"Location": target, "Content-Type": render.TEXT_UTF8},
+        body=f'<a href="{target}">Moved Permanently</a>.\n\n'.encode(),
+    )
 
 
 def _index(path: str) -> web.Response:
@@ -46,7 +49,9 @@ def _index(path: str) -> web.Response:
         return render.text(UI_DISABLED)
     if "/v1/" in path:
         return render.text("Invalid URL path: not a recognized HTTP API endpoint\n", 404)
-    return render.text("Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n", 404)
+    return render.text(
+        "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n", 404
+    )
 
 
 class Dispatcher:
@@ -80,7 +85,7 @@ class Dispatcher:
                 response = await route.handler(call)
         except MusterError as exc:
             response = render.error(exc)
-        except Exception:  # noqa: BLE001 - the one place a bug becomes a 500 instead of a dropped connection
+        except Exception:
             log.exception("%s %s failed", method, path)
             response = render.internal_error()
         response.headers["X-Consul-Default-ACL-Policy"] = "allow"

@@ -29,7 +29,9 @@ def parse_query(raw: str) -> dict[str, str]:
         raise BadRequest("Invalid query string: invalid semicolon separator in query")
     match = _BAD_ESCAPE.search(raw)
     if match:
-        raise BadRequest(f'Invalid query string: invalid URL escape "{raw[match.start():match.start() + 3]}"')
+        raise BadRequest(
+            f'Invalid query string: invalid URL escape "{raw[match.start() : match.start() + 3]}"'
+        )
     query: dict[str, str] = {}
     for key, value in parse_qsl(raw, keep_blank_values=True):
         query.setdefault(key, value)
@@ -50,14 +52,23 @@ class Call:
     def guard_partition(self) -> None:
         """Partitions are a Consul Enterprise feature Muster does not have; namespaces it has (§1.8)."""
         if self.query.get("partition"):
-            raise BadRequest('Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature')
+            raise BadRequest(
+                'Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature'
+            )
         if self.request.headers.get("X-Consul-Partition"):
-            raise BadRequest('Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature')
+            raise BadRequest(
+                'Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature'
+            )
 
     def namespace(self, from_body: str = "") -> str:
         """Enterprise precedence: body Namespace > ?ns= > X-Consul-Namespace > default."""
         self.guard_partition()
-        name = from_body or self.query.get("ns") or self.request.headers.get("X-Consul-Namespace") or DEFAULT_NAMESPACE
+        name = (
+            from_body
+            or self.query.get("ns")
+            or self.request.headers.get("X-Consul-Namespace")
+            or DEFAULT_NAMESPACE
+        )
         if not _NAMESPACE_NAME.match(name):
             raise BadRequest(
                 f'Invalid namespace "{name}": a namespace name is 1-64 letters, digits or dashes, '

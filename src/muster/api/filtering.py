@@ -14,7 +14,7 @@ T = TypeVar("T")
 def apply_filter(
     expression: str, schema_name: str, items: Iterable[T], wire: Callable[[T], Mapping[str, Any]]
 ) -> list[T]:
-    from muster.filter import SCHEMAS, FilterError, compile_filter  # noqa: PLC0415 - lands with the filter issue
+    from muster.filter import SCHEMAS, FilterError, compile_filter
 
     try:
         compiled = compile_filter(expression, SCHEMAS[schema_name])

@@ -55,5 +55,5 @@ class Router:
             return route, ""
         for candidate in self.subtrees:
             if path.startswith(candidate.path):
-                return candidate, path[len(candidate.path):]
+                return candidate, path[len(candidate.path) :]
         return None

@@ -7,7 +7,8 @@ import json
 import logging
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 import uvloop
@@ -17,21 +18,24 @@ from muster.agent import Agent
 from muster.errors import ConfigError, StoreError
 from muster.server import serve
 
-_LEVELS = {"trace": logging.DEBUG, "debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING,
-           "warning": logging.WARNING, "err": logging.ERROR, "error": logging.ERROR}
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 class _JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"@timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
-                 "@level": record.levelname.lower(), "@module": record.name, "@message": record.getMessage()}
+        entry = {
+            "@timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
+            "@level": record.levelname.lower(),
+            "@module": record.name,
+            "@message": record.getMessage(),
+        }
         if record.exc_info:
             entry["@exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 
 def setup_logging(level: str, as_json: bool) -> None:
-    if level not in _LEVELS:
+    if level not in config_mod.LOG_LEVELS:
         raise ConfigError(f'invalid log level "{level}": use trace, debug, info, warn or error')
     handler = logging.StreamHandler(sys.stderr)
     if as_json:
@@ -40,10 +44,10 @@ def setup_logging(level: str, as_json: bool) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s [%(levelname)s] %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(_LEVELS[level])
+    root.setLevel(config_mod.LOG_LEVELS[level])
 
 
-def _option(name: str, *dest: str, **kwargs: Any) -> Any:
+def _option(name: str, *dest: str, **kwargs: Any) -> Callable[[FC], FC]:
     """A flag that Consul spells with one dash and that also takes the usual two."""
     return click.option(f"-{name}", f"--{name}", *dest, **kwargs)
 
@@ -69,10 +73,17 @@ def agent(**flags: Any) -> None:
         for key in config.ignored_keys:
             log.warning('config key "%s" is accepted for Consul compatibility and has no effect', key)
         instance = Agent(config, flags)
-        log.info("data dir: %s", config.data_dir if config.data_dir else "none (-dev: state is kept in memory)")
+        log.info(
+            "data dir: %s", config.data_dir if config.data_dir else "none (-dev: state is kept in memory)"
+        )
         instance.load()
-        log.info("node %s in datacenter %s: %d services, %d checks restored", config.node_name,
-                 config.datacenter, len(instance.state.services), len(instance.state.checks))
+        log.info(
+            "node %s in datacenter %s: %d services, %d checks restored",
+            config.node_name,
+            config.datacenter,
+            len(instance.state.services),
+            len(instance.state.checks),
+        )
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(serve(instance))
     except (ConfigError, StoreError) as exc:

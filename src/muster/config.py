@@ -15,7 +15,6 @@ import hcl2
 
 from muster.errors import ConfigError
 
-
 LOG_LEVELS = {
     "trace": logging.DEBUG,
     "debug": logging.DEBUG,
@@ -87,6 +86,8 @@ _LIST_ALIASES = {"service": "services", "check": "checks"}
 # HCL blocks arrive as lists of objects; these keys are single objects at any depth.
 _OBJECT_KEYS = frozenset(
     {
+        "service",
+        "check",
         "ports",
         "addresses",
         "meta",

@@ -25,6 +25,8 @@ UI_DISABLED = (
 
 def clean_path(path: str) -> str:
     """Go's path cleaning for ServeMux: collapse //, resolve . and .., keep a trailing slash."""
+    if "//" not in path and "/." not in path and path.startswith("/"):
+        return path
     if not path.startswith("/"):
         path = "/" + path
     cleaned = posixpath.normpath(path)
@@ -81,13 +83,12 @@ class Dispatcher:
             elif method not in route.methods:
                 raise MethodNotAllowed(method, route.methods)
             else:
-                call = Call(self.agent, request, path_id, parse_query(request.rel_url.raw_query_string))
+                raw_query = request.rel_url.raw_query_string
+                call = Call(self.agent, request, path_id, parse_query(raw_query) if raw_query else {})
                 response = await route.handler(call)
         except MusterError as exc:
             response = render.error(exc)
         except Exception:
             log.exception("%s %s failed", method, path)
             response = render.internal_error()
-        response.headers["X-Consul-Default-ACL-Policy"] = "allow"
-        response.headers["Vary"] = "Accept-Encoding"
         return response

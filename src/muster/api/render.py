@@ -13,6 +13,10 @@ from muster.golang import indent_json
 log = logging.getLogger("muster.http")
 TEXT_UTF8 = "text/plain; charset=utf-8"
 JSON = "application/json"
+# Every response of a registered route carries these (§1.4); built into each response at construction.
+ROUTE_HEADERS = {"X-Consul-Default-ACL-Policy": "allow", "Vary": "Accept-Encoding"}
+_JSON_HEADERS = {"Content-Type": JSON, **ROUTE_HEADERS}
+_TEXT_HEADERS = {"Content-Type": TEXT_UTF8, **ROUTE_HEADERS}
 
 
 def json_bytes(body: bytes, *, pretty: bool, dev: bool, status: int = 200) -> web.Response:
@@ -20,15 +24,21 @@ def json_bytes(body: bytes, *, pretty: bool, dev: bool, status: int = 200) -> we
         body = indent_json(body) + b"\n"
     elif dev:
         body = indent_json(body)
-    return web.Response(body=body, status=status, headers={"Content-Type": JSON})
+    return web.Response(body=body, status=status, headers=_JSON_HEADERS)
 
 
 def empty_ok() -> web.Response:
-    return web.Response(body=b"", headers={"Content-Type": JSON})
+    return web.Response(body=b"", headers=_JSON_HEADERS)
 
 
 def text(body: str, status: int = 200, content_type: str = TEXT_UTF8) -> web.Response:
-    return web.Response(body=body.encode(), status=status, headers={"Content-Type": content_type})
+    headers = _TEXT_HEADERS if content_type == TEXT_UTF8 else {**ROUTE_HEADERS, "Content-Type": content_type}
+    return web.Response(body=body.encode(), status=status, headers=headers)
+
+
+def plain(body: str, status: int) -> web.Response:
+    """Unregistered paths (the index handler) carry none of the route headers (§1.1)."""
+    return web.Response(body=body.encode(), status=status, headers={"Content-Type": TEXT_UTF8})
 
 
 def error(exc: MusterError) -> web.Response:

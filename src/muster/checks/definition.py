@@ -8,7 +8,10 @@ from typing import Any
 from muster.errors import BadRequest
 from muster.models import CHECK_STATUSES, CheckDefinition
 
-SCRIPTS_DISABLED_REMOTE = "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true"
+SCRIPTS_DISABLED_REMOTE = (
+    "Scripts are disabled on this agent from remote calls; "
+    "to enable, configure 'enable_script_checks' to true"
+)
 SCRIPTS_DISABLED_LOCAL = (
     "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or "
     "'enable_local_script_checks' to true"

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from muster.errors import StoreError
+from muster.store import Delete, Put, SQLiteStore
+
+
+@pytest.mark.asyncio
+async def test_many_concurrent_commits_share_fsyncs_and_all_land(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db")
+    store.start(asyncio.get_running_loop())
+    applied: list[int] = []
+    await asyncio.gather(
+        *(
+            store.commit([Put("services", "default", f"s{i}", b"{}")], lambda i=i: applied.append(i))
+            for i in range(200)
+        )
+    )
+    store.close()
+    assert list(range(200)) == applied  # applied in commit order
+    assert store.stats.batches < 200  # group commit: fewer transactions than callers
+    reopened = SQLiteStore(tmp_path / "db")
+    assert 200 == len(reopened.load("services"))
+    reopened.close()
+
+
+@pytest.mark.asyncio
+async def test_delete_removes_a_row(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db")
+    store.start(asyncio.get_running_loop())
+    await store.commit([Put("checks", "ns", "c", b"1")], lambda: None)
+    await store.commit([Delete("checks", "ns", "c")], lambda: None)
+    assert [] == store.load("checks")
+    store.close()
+
+
+@pytest.mark.asyncio
+async def test_failed_write_raises_and_applies_nothing(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db")
+    store.start(asyncio.get_running_loop())
+    applied: list[str] = []
+    with pytest.raises(StoreError, match="Failed to persist the change"):
+        await store.commit([Put("no_such_table", "ns", "x", b"1")], lambda: applied.append("x"))
+    assert [] == applied
+    assert 1 == store.stats.errors
+    store.close()
+
+
+def test_meta_round_trips(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db")
+    store.set_meta("node_id", "abc")
+    assert "abc" == store.get_meta("node_id")
+    assert store.get_meta("missing") is None
+    store.close()

@@ -16,19 +16,29 @@ from typing import IO, Any
 import msgspec
 
 from muster import config as config_mod
-from muster.checks.definition import SCRIPTS_DISABLED_LOCAL, SCRIPTS_DISABLED_REMOTE, needs_scripts
+from muster.check_ops import CheckOps
+from muster.checks.base import output_cap
+from muster.checks.definition import (
+    SCRIPTS_DISABLED_LOCAL,
+    SCRIPTS_DISABLED_REMOTE,
+    needs_scripts,
+    validate_check,
+)
+from muster.checks.runner import CheckRunner
 from muster.config import AgentConfig
 from muster.decode import decode_struct
-from muster.errors import BadRequest, ConfigError, DecodeError, NotFound
+from muster.errors import BadRequest, ConfigError, DecodeError
 from muster.golang import quote
 from muster.models import CRITICAL, Check, CheckDefinition, Service
 from muster.registration import (
     ServiceRegistration,
     build_registration,
     build_sidecar,
+    definition_for_register,
+    unknown_service,
     validate_tagged_addresses,
 )
-from muster.schemas import SERVICE_DEFINITION
+from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 from muster.state import LocalState
 from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
 
@@ -36,12 +46,6 @@ log = logging.getLogger("muster.agent")
 _encode = msgspec.json.Encoder().encode
 _decode_service = msgspec.json.Decoder(Service).decode
 _decode_check = msgspec.json.Decoder(CheckDefinition).decode
-
-
-def unknown_service(service_id: str) -> NotFound:
-    return NotFound(
-        f"Unknown service ID {quote(service_id)}. Ensure that the service ID is passed, not the service name."
-    )
 
 
 class Agent:
@@ -53,7 +57,9 @@ class Agent:
         self.store: SQLiteStore | MemoryStore
         self._lock_file: IO[str] | None = None
         self.node_id = ""
-        self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = []
+        self.runner = CheckRunner(self)
+        self.check_ops = CheckOps(self)
+        self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [self.runner.update]
         if config.data_dir is None:
             self.store = MemoryStore()
         else:
@@ -96,7 +102,10 @@ class Agent:
                 purge.append(Delete("checks", namespace, check_id))
                 purge.append(Delete("check_state", namespace, check_id))
                 continue
-            self._put_check(definition)
+            self.put_check(definition)
+        for definition in self._config_checks():
+            self.put_check(definition)
+        purge += self.check_ops.restore_ttl_states(self.store.load("check_state"))
         if purge and isinstance(self.store, SQLiteStore):
             self.store.write_now(purge)
 
@@ -116,6 +125,39 @@ class Agent:
                 raise ConfigError(f"{file}: invalid service definition: {exc.text}") from None
             registrations.append(registration)
         return registrations
+
+    def _config_checks(self) -> list[CheckDefinition]:
+        definitions = []
+        for file, raw in self.config.checks:
+            try:
+                fields = decode_struct(config_mod.config_keys_to_api(raw), CHECK_DEFINITION)
+                if not fields.get("Name"):
+                    raise BadRequest("Missing check name")
+                validate_check(fields, embedded=False)
+                definition = definition_for_register(
+                    fields,
+                    namespace=fields.get("Namespace") or "default",
+                    token=fields.get("Token", ""),
+                    source="local",
+                )
+                if (
+                    definition.service_id
+                    and self.state.service(definition.namespace, definition.service_id) is None
+                ):
+                    raise BadRequest(f"ServiceID {quote(definition.service_id)} does not exist")
+                if needs_scripts(definition) and not self.scripts_allowed("local"):
+                    raise BadRequest(SCRIPTS_DISABLED_LOCAL)
+            except (DecodeError, BadRequest) as exc:
+                raise ConfigError(f"{file}: invalid check definition: {exc.text}") from None
+            definitions.append(definition)
+        return definitions
+
+    def output_cap(self, definition: CheckDefinition) -> int:
+        return output_cap(definition, self.config.check_output_max_size)
+
+    def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None:
+        """The one notifier every runner reports through."""
+        self.check_ops.record_check_result(namespace, check_id, status, output)
 
     def close(self) -> None:
         self.state.waiters.close()
@@ -194,11 +236,13 @@ class Agent:
                 continue
             self.state.put_service(part.service)
             for definition in part.checks:
-                self._put_check(definition, part.service)
+                self.put_check(definition, part.service)
+                # A service re-registration clears the reaper's clock (§3.7).
+                self.check_ops.critical_since.pop((definition.namespace, definition.check_id), None)
         for namespace, check_id in pruned:
-            self._remove_check(namespace, check_id)
+            self.remove_check(namespace, check_id)
 
-    def _put_check(self, definition: CheckDefinition, service: Service | None = None) -> None:
+    def put_check(self, definition: CheckDefinition, service: Service | None = None) -> None:
         """Add or replace a check; an existing check keeps its status and output (§3.7)."""
         key = (definition.namespace, definition.check_id)
         existing = self.state.checks.get(key)
@@ -216,7 +260,7 @@ class Agent:
         for listener in self.check_listeners:
             listener(definition, definition.namespace, definition.check_id)
 
-    def _remove_check(self, namespace: str, check_id: str) -> None:
+    def remove_check(self, namespace: str, check_id: str) -> None:
         self.state.remove_check(namespace, check_id)
         for listener in self.check_listeners:
             listener(None, namespace, check_id)
@@ -239,7 +283,7 @@ class Agent:
 
         def apply() -> None:
             for check_id in check_ids:
-                self._remove_check(namespace, check_id)
+                self.remove_check(namespace, check_id)
             for sid in service_ids:
                 self.state.remove_service(namespace, sid)
 
@@ -260,7 +304,7 @@ class Agent:
         for key, entry in list(self.state.services.items()):
             if entry.service.source == "local" and key not in fresh_keys:
                 for check in self.state.checks_of(*key):
-                    self._remove_check(check.definition.namespace, check.definition.check_id)
+                    self.remove_check(check.definition.namespace, check.definition.check_id)
                 self.state.remove_service(*key)
         for registration in registrations:
             # Checks that stay keep their status across a reload (§5 step 4); dropped ones go.

@@ -51,6 +51,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("enable_local_script_checks", bool, False, "Allow script checks from config files only."),
     Setting("check_output_max_size", int, 4096, "Largest check output kept, in bytes."),
+    Setting(
+        "check_reap_interval", (int, float), 30, "Seconds between reaper passes (Consul's internal default)."
+    ),
+    Setting(
+        "check_deregister_interval_min",
+        (int, float),
+        60,
+        "Smallest DeregisterCriticalServiceAfter honoured, in seconds.",
+    ),
     Setting("node_meta", dict, {}, "Node metadata, shown in /v1/agent/self Meta."),
     Setting(
         "server", bool, True, "Accepted for Consul compatibility: every Muster agent answers as a server."
@@ -126,6 +135,8 @@ class AgentConfig:
     enable_script_checks: bool = False
     enable_local_script_checks: bool = False
     check_output_max_size: int = 4096
+    check_reap_interval: float = 30.0
+    check_deregister_interval_min: float = 60.0
     node_meta: dict[str, str] = field(default_factory=dict)
     services: tuple[tuple[str, dict[str, Any]], ...] = ()  # (file, raw definition)
     checks: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -249,6 +260,8 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         enable_script_checks=merged.get("enable_script_checks", False),
         enable_local_script_checks=merged.get("enable_local_script_checks", False),
         check_output_max_size=merged.get("check_output_max_size", 4096),
+        check_reap_interval=float(merged.get("check_reap_interval", 30)),
+        check_deregister_interval_min=float(merged.get("check_deregister_interval_min", 60)),
         node_meta={str(k): str(v) for k, v in merged.get("node_meta", {}).items()},
         services=tuple(merged.get("services", ())),
         checks=tuple(merged.get("checks", ())),

@@ -9,12 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from muster.checks.definition import build_definition, embedded_checks
-from muster.errors import BadRequest
+from muster.errors import BadRequest, NotFound
+from muster.golang import quote
 from muster.models import CheckDefinition, Service, ServiceAddress
 
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ANY_ADDRESSES = frozenset({"0.0.0.0", "::", "[::]"})
 SIDECAR_PORT_RANGE = range(21000, 21256)
+
+
+def unknown_service(service_id: str) -> NotFound:
+    return NotFound(
+        f"Unknown service ID {quote(service_id)}. Ensure that the service ID is passed, not the service name."
+    )
 
 
 @dataclass

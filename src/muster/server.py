@@ -46,6 +46,8 @@ async def serve(agent: Agent) -> None:
             f"cannot listen on {config.client_addr}:{config.http_port}: {exc.strerror}"
         ) from None
     port = runner.addresses[0][1]
+    await agent.runner.start()
+    reaper = asyncio.create_task(agent.check_ops.reap_forever())
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -57,6 +59,8 @@ async def serve(agent: Agent) -> None:
     finally:
         log.info("shutting down: waking blocked queries, finishing requests in flight")
         agent.state.waiters.close()
+        reaper.cancel()
+        await agent.runner.stop()
         await runner.cleanup()
         agent.close()
         log.info("stopped")

@@ -83,6 +83,10 @@ class LocalState:
         if self.checks.pop((namespace, check_id), None) is not None:
             self._changed(namespace, None)
 
+    def check_changed(self, check: Check) -> None:
+        """A check's status or output changed in place."""
+        self._changed(check.definition.namespace, None)
+
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 

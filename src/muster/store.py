@@ -10,7 +10,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -50,7 +50,7 @@ OnCommit = Callable[[], None]
 
 
 class Store(Protocol):
-    async def commit(self, ops: list[Op], on_commit: OnCommit) -> None: ...
+    async def commit(self, ops: Sequence[Op], on_commit: OnCommit) -> None: ...
     def load(self, table: str) -> list[tuple[str, str, bytes]]: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
@@ -74,7 +74,7 @@ class MemoryStore:
         self.stats = StoreStats()
         self._meta: dict[str, str] = {}
 
-    async def commit(self, ops: list[Op], on_commit: OnCommit) -> None:
+    async def commit(self, ops: Sequence[Op], on_commit: OnCommit) -> None:
         self.stats.commits += 1
         self.stats.ops += len(ops)
         on_commit()
@@ -93,7 +93,7 @@ class MemoryStore:
 
 
 # ops, the caller's future, and the in-memory change to apply once they are durable
-_Pending = tuple[list[Op], asyncio.Future[None], Callable[[], None]]
+_Pending = tuple[Sequence[Op], asyncio.Future[None], Callable[[], None]]
 
 
 class SQLiteStore:
@@ -131,7 +131,7 @@ class SQLiteStore:
         self._thread = threading.Thread(target=self._run, name="muster-store-writer", daemon=True)
         self._thread.start()
 
-    async def commit(self, ops: list[Op], on_commit: OnCommit) -> None:
+    async def commit(self, ops: Sequence[Op], on_commit: OnCommit) -> None:
         if not ops:
             on_commit()
             return
@@ -155,7 +155,7 @@ class SQLiteStore:
                 total += Path(str(self.path) + suffix).stat().st_size
         return total
 
-    def write_now(self, ops: list[Op]) -> None:
+    def write_now(self, ops: Sequence[Op]) -> None:
         """Write synchronously; only at start-up, before the writer thread runs."""
         error = self._write(ops)
         if error is not None:

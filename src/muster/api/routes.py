@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from muster.api import agent_info, agent_services
+from muster.api import agent_checks, agent_health, agent_info, agent_services
 from muster.api.call import Call
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -26,12 +26,24 @@ class Route:
 
 
 GET, PUT = ("GET",), ("PUT",)
+GET_HEAD = ("GET", "HEAD")  # HEAD for load balancers on the health endpoints (a Muster addition)
 
 ROUTES: tuple[Route, ...] = (
     Route("/v1/agent/services", GET, agent_services.list_services),
     Route("/v1/agent/service/", GET, agent_services.get_service),
     Route("/v1/agent/service/register", PUT, agent_services.register_service),
     Route("/v1/agent/service/deregister/", PUT, agent_services.deregister_service),
+    Route("/v1/agent/service/maintenance/", PUT, agent_checks.service_maintenance),
+    Route("/v1/agent/maintenance", PUT, agent_checks.node_maintenance),
+    Route("/v1/agent/checks", GET, agent_checks.list_checks),
+    Route("/v1/agent/check/register", PUT, agent_checks.register_check),
+    Route("/v1/agent/check/deregister/", PUT, agent_checks.deregister_check),
+    Route("/v1/agent/check/pass/", PUT, agent_checks.pass_check),
+    Route("/v1/agent/check/warn/", PUT, agent_checks.warn_check),
+    Route("/v1/agent/check/fail/", PUT, agent_checks.fail_check),
+    Route("/v1/agent/check/update/", PUT, agent_checks.update_check),
+    Route("/v1/agent/health/service/id/", GET_HEAD, agent_health.health_by_id),
+    Route("/v1/agent/health/service/name/", GET_HEAD, agent_health.health_by_name),
     Route("/v1/agent/self", GET, agent_info.agent_self),
     Route("/v1/agent/members", GET, agent_info.agent_members),
     Route("/v1/agent/version", GET, agent_info.agent_version),

@@ -1,0 +1,88 @@
+"""`/v1/agent/health/service/id/:id` and `/name/:name`: the aggregated local health of a service
+instance, as JSON or text, with 200/429/503/404 (§2.7). HEAD answers the status alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from muster.api import render
+from muster.api.call import Call
+from muster.errors import BadRequest
+from muster.golang import encode_json
+from muster.models import CRITICAL, MAINTENANCE, PASSING, WARNING, aggregate_status, health_check
+from muster.state import ServiceEntry
+
+STATUS_CODES = {PASSING: 200, WARNING: 429, CRITICAL: 503, MAINTENANCE: 503}
+TEXT_PLAIN = "text/plain"
+
+
+def _wants_text(call: Call) -> bool:
+    if call.request.headers.get("Accept", "").startswith("text/plain"):
+        return True
+    return call.query.get("format", "") == "text"
+
+
+def _instance(call: Call, entry: ServiceEntry) -> tuple[str, dict[str, Any]]:
+    state = call.agent.state
+    service = entry.service
+    checks = state.checks_of(service.namespace, service.id) + [
+        c for c in state.node_checks() if c.definition.namespace == service.namespace
+    ]
+    status = aggregate_status(checks)
+    node = call.agent.config.node_name
+    info = {
+        "AggregatedStatus": status,
+        "Service": entry.wire,
+        "Checks": [health_check(c, node) for c in checks],
+    }
+    return status, info
+
+
+def _respond(call: Call, status_code: int, reason: str, text_body: str, json_body: Any) -> web.Response:
+    if _wants_text(call):
+        response = render.text(text_body, status_code, TEXT_PLAIN)
+    else:
+        response = render.json_bytes(
+            encode_json(json_body), pretty=call.pretty, dev=False, status=status_code
+        )
+    response.headers["X-Consul-Reason"] = reason
+    if call.request.method == "HEAD":
+        response.body = b""
+    return response
+
+
+async def health_by_id(call: Call) -> web.Response:
+    service_id = call.path_id
+    if not service_id:
+        raise BadRequest("Missing serviceID")
+    namespace = call.namespace()
+    entry = call.agent.state.service(namespace, service_id)
+    if entry is None:
+        reason = f"ServiceId {service_id} not found"
+        return _respond(
+            call, 404, reason, reason, {"AggregatedStatus": CRITICAL, "Service": None, "Checks": None}
+        )
+    status, info = _instance(call, entry)
+    return _respond(call, STATUS_CODES[status], status, status, info)
+
+
+async def health_by_name(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing service Name")
+    namespace = call.namespace()
+    code, worst = 404, ""
+    infos = []
+    for entry in call.agent.state.services_in(namespace):
+        if entry.service.name != name:
+            continue
+        status, info = _instance(call, entry)
+        infos.append(info)
+        if code == 404 or STATUS_CODES[status] > code:
+            code, worst = STATUS_CODES[status], status
+    if not infos:
+        reason = f"ServiceName {name} Not Found"
+        return _respond(call, 404, reason, reason, [])
+    return _respond(call, code, worst, worst, infos)

@@ -1,0 +1,206 @@
+"""Check operations on the agent: runner results, TTL updates (durable, §2.10, §3.5), check
+register and deregister (§2.9), service and node maintenance (§2.6, §2.15), and the reaper (§3.8)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from muster.checks.base import ttl_output
+from muster.checks.definition import SCRIPTS_DISABLED_REMOTE, needs_scripts, validate_check
+from muster.errors import BadRequest, NotFound
+from muster.golang import quote
+from muster.models import (
+    CHECK_STATUSES,
+    CRITICAL,
+    NODE_MAINTENANCE_ID,
+    SERVICE_MAINTENANCE_PREFIX,
+    CheckDefinition,
+)
+from muster.registration import definition_for_register, unknown_service
+from muster.store import Delete, Put
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+
+log = logging.getLogger("muster.checks")
+_encode = msgspec.json.Encoder().encode
+SERVICE_MAINTENANCE_NOTE = (
+    "Maintenance mode is enabled for this service, but no reason was provided. This is a default message."
+)
+NODE_MAINTENANCE_NOTE = (
+    "Maintenance mode is enabled for this node, but no reason was provided. This is a default message."
+)
+
+
+class TTLState(msgspec.Struct):
+    CheckID: str
+    Output: str
+    Status: str
+    Expires: float  # unix seconds
+
+
+def unknown_check(check_id: str) -> NotFound:
+    return NotFound(
+        f"Unknown check ID {quote(check_id)}. Ensure that the check ID is passed, not the check name."
+    )
+
+
+class CheckOps:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.critical_since: dict[tuple[str, str], float] = {}
+
+    # -- results from runners and timers: memory only, as Consul -----------------
+    def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None:
+        key = (namespace, check_id)
+        check = self.agent.state.checks.get(key)
+        if check is None:
+            return
+        if status == CRITICAL:
+            self.critical_since.setdefault(key, time.monotonic())
+        else:
+            self.critical_since.pop(key, None)
+        if check.status == status and check.output == output:
+            return
+        check.status = status
+        check.output = output
+        self.agent.state.check_changed(check)
+
+    # -- TTL updates ------------------------------------------------------------------
+    async def ttl_update(self, namespace: str, check_id: str, status: str, output: str) -> None:
+        key = (namespace, check_id)
+        check = self.agent.state.checks.get(key)
+        if check is None:
+            raise unknown_check(check_id)
+        definition = check.definition
+        if definition.ttl <= 0:
+            raise BadRequest(f"CheckID {quote(check_id)} does not have associated TTL")
+        output = ttl_output(output, self.agent.output_cap(definition))
+        state = TTLState(check_id, output, status, time.time() + definition.ttl / 1e9)
+        put = Put("check_state", namespace, check_id, _encode(state))
+
+        def apply() -> None:
+            if key in self.agent.state.checks:
+                self.record_check_result(namespace, check_id, status, output)
+                self.agent.runner.ttl_updated(key, definition.ttl, output)
+
+        await self.agent.store.commit([put] if definition.source == "remote" else [], apply)
+
+    def restore_ttl_states(self, rows: list[tuple[str, str, bytes]]) -> list[Delete]:
+        """At start, TTL checks take back their status within their window; stale rows go (§5)."""
+        stale: list[Delete] = []
+        now = time.time()
+        for namespace, check_id, body in rows:
+            saved = msgspec.json.decode(body, type=TTLState)
+            check = self.agent.state.checks.get((namespace, check_id))
+            if check is None or saved.Expires <= now:
+                stale.append(Delete("check_state", namespace, check_id))
+                continue
+            check.status, check.output = saved.Status, saved.Output
+            self.agent.runner.ttl_last_output[(namespace, check_id)] = saved.Output
+        return stale
+
+    # -- /v1/agent/check/register and deregister ----------------------------------------
+    def prepare_check(self, fields: dict[str, Any], *, namespace: str, token: str) -> CheckDefinition:
+        if not fields.get("Name"):
+            raise BadRequest("Missing check name")
+        if fields.get("Status", "") not in ("", *CHECK_STATUSES):
+            raise BadRequest("Bad check status")
+        validate_check(fields, embedded=False)
+        definition = definition_for_register(fields, namespace=namespace, token=token, source="remote")
+        if definition.service_id and self.agent.state.service(namespace, definition.service_id) is None:
+            raise NotFound(f"ServiceID {quote(definition.service_id)} does not exist")
+        if needs_scripts(definition) and not self.agent.scripts_allowed("remote"):
+            raise BadRequest(SCRIPTS_DISABLED_REMOTE)
+        return definition
+
+    async def register_check(self, definition: CheckDefinition) -> None:
+        key = (definition.namespace, definition.check_id)
+
+        def apply() -> None:
+            self.agent.put_check(definition)
+            if key in self.critical_since:  # still critical: critical since now (§3.7)
+                self.critical_since[key] = time.monotonic()
+
+        put = Put("checks", definition.namespace, definition.check_id, _encode(definition))
+        await self.agent.store.commit([put], apply)
+
+    async def deregister_check(self, namespace: str, check_id: str) -> None:
+        if (namespace, check_id) not in self.agent.state.checks:
+            raise unknown_check(check_id)
+        ops = [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
+        await self.agent.store.commit(ops, lambda: self.agent.remove_check(namespace, check_id))
+
+    # -- maintenance -------------------------------------------------------------------
+    async def service_maintenance(
+        self, namespace: str, service_id: str, enable: bool, reason: str, token: str
+    ) -> None:
+        entry = self.agent.state.service(namespace, service_id)
+        if entry is None:
+            raise unknown_service(service_id)
+        check_id = SERVICE_MAINTENANCE_PREFIX + service_id
+        definition = CheckDefinition(
+            check_id=check_id,
+            name="Service Maintenance Mode",
+            namespace=namespace,
+            service_id=service_id,
+            status=CRITICAL,
+            notes=reason or SERVICE_MAINTENANCE_NOTE,
+            type="maintenance",
+            token=token,
+            source="local",
+        )
+        await self._maintenance(definition, enable)
+
+    async def node_maintenance(self, enable: bool, reason: str, token: str) -> None:
+        definition = CheckDefinition(
+            check_id=NODE_MAINTENANCE_ID,
+            name="Node Maintenance Mode",
+            status=CRITICAL,
+            notes=reason or NODE_MAINTENANCE_NOTE,
+            type="maintenance",
+            token=token,
+            source="local",
+        )
+        await self._maintenance(definition, enable)
+
+    async def _maintenance(self, definition: CheckDefinition, enable: bool) -> None:
+        namespace, check_id = definition.namespace, definition.check_id
+        present = (namespace, check_id) in self.agent.state.checks
+        if enable and not present:  # idempotent: an existing maintenance keeps its reason
+            put = Put("checks", namespace, check_id, _encode(definition))
+            await self.agent.store.commit([put], lambda: self.agent.put_check(definition))
+        elif not enable and present:
+            await self.deregister_check(namespace, check_id)
+
+    # -- the reaper ----------------------------------------------------------------------
+    async def reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.agent.config.check_reap_interval)
+            try:
+                await self.reap_once()
+            except Exception:
+                log.exception("reaping critical services failed")
+
+    async def reap_once(self) -> None:
+        now = time.monotonic()
+        minimum = self.agent.config.check_deregister_interval_min
+        doomed: set[tuple[str, str]] = set()
+        for key, since in list(self.critical_since.items()):
+            check = self.agent.state.checks.get(key)
+            if check is None or check.status != CRITICAL or not check.definition.service_id:
+                continue
+            after = check.definition.deregister_critical_service_after / 1e9
+            if after > 0 and now - since > max(after, minimum):
+                doomed.add((key[0], check.definition.service_id))
+        for namespace, service_id in doomed:
+            if self.agent.state.service(namespace, service_id) is not None:
+                log.info(
+                    "reaping service %s: critical for longer than DeregisterCriticalServiceAfter", service_id
+                )
+                await self.agent.deregister_service(namespace, service_id)

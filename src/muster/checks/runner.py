@@ -1,0 +1,190 @@
+"""The check runner: one task per interval check (random first-run stagger, 1 s minimum interval,
+no overlapping runs, thresholds), TTL timers, and alias checks re-evaluated on every change.
+Every result goes through one notifier, the Agent's `record_check_result`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from muster.checks.alias import evaluate_alias
+from muster.checks.base import MIN_INTERVAL_NS, SECOND, CheckResult, ProbeContext
+from muster.checks.threshold import Threshold
+from muster.models import CRITICAL, CheckDefinition
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+
+log = logging.getLogger("muster.checks")
+Key = tuple[str, str]
+ALIAS_REFRESH_SECONDS = 60.0
+
+
+@dataclass
+class KindStats:
+    runs: int = 0
+    lateness: list[float] = field(default_factory=list)  # seconds late, a bounded recent window
+
+    def record(self, late: float) -> None:
+        self.runs += 1
+        self.lateness.append(late)
+        if len(self.lateness) > 4096:
+            del self.lateness[:2048]
+
+
+def _make_probe_factory() -> Callable[[CheckDefinition, ProbeContext], object] | None:
+    try:
+        from muster.checks.kinds import make_probe
+    except ImportError:
+        return None
+    return make_probe
+
+
+class CheckRunner:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.tasks: dict[Key, asyncio.Task[None]] = {}
+        self.ttl_timers: dict[Key, asyncio.TimerHandle] = {}
+        self.ttl_last_output: dict[Key, str] = {}
+        self.aliases: dict[Key, CheckDefinition] = {}
+        self.stats: dict[str, KindStats] = {}
+        self.context: ProbeContext | None = None
+        self._alias_pending = False
+        self._alias_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        connector = aiohttp.TCPConnector(force_close=True, limit=0)  # no keep-alive, as Consul
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        self.context = ProbeContext(
+            session, ThreadPoolExecutor(32, "muster-script"), self.agent.config.check_output_max_size
+        )
+        self.agent.state.on_change(self._schedule_alias_evaluation)
+        for check in list(self.agent.state.checks.values()):
+            self.update(check.definition, check.definition.namespace, check.definition.check_id)
+        self._alias_task = asyncio.create_task(self._refresh_aliases())
+
+    async def stop(self) -> None:
+        for task in list(self.tasks.values()):
+            task.cancel()
+        for timer in self.ttl_timers.values():
+            timer.cancel()
+        if self._alias_task is not None:
+            self._alias_task.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
+        if self.context is not None:
+            if self.context.http_session is not None:
+                await self.context.http_session.close()
+            self.context.script_pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- the Agent tells us about every added, replaced or removed check --------
+    def update(self, definition: CheckDefinition | None, namespace: str, check_id: str) -> None:
+        key = (namespace, check_id)
+        self._stop(key)
+        if definition is None or self._loop is None:
+            return
+        if definition.ttl > 0:
+            self.arm_ttl(key, definition.ttl)
+        elif definition.alias_service or definition.alias_node:
+            self.aliases[key] = definition
+            self._schedule_alias_evaluation()
+        elif definition.interval > 0:
+            self._start_interval(key, definition)
+
+    def _stop(self, key: Key) -> None:
+        task = self.tasks.pop(key, None)
+        if task is not None:
+            task.cancel()
+        timer = self.ttl_timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        self.aliases.pop(key, None)
+
+    # -- interval checks -------------------------------------------------------
+    def _start_interval(self, key: Key, definition: CheckDefinition) -> None:
+        factory = _make_probe_factory()
+        if factory is None or self.context is None:
+            return
+        probe = factory(definition, self.context)
+        if probe is None:
+            return
+        self.tasks[key] = asyncio.create_task(self._run_interval(key, definition, probe))  # type: ignore[arg-type]
+
+    async def _run_interval(self, key: Key, definition: CheckDefinition, probe: Callable[[], object]) -> None:
+        loop = asyncio.get_running_loop()
+        interval = max(definition.interval, MIN_INTERVAL_NS) / SECOND
+        threshold = Threshold(definition)
+        stats = self.stats.setdefault(definition.type or "unknown", KindStats())
+        due = loop.time() + random.uniform(0, interval)
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            stats.record(max(0.0, loop.time() - due))
+            try:
+                result = await probe()  # type: ignore[misc]
+            except Exception as exc:
+                log.exception("check %s probe failed", key[1])
+                result = CheckResult(CRITICAL, f"Check failed: {exc}")
+            applied = threshold.apply(result)
+            if applied is not None:
+                self.agent.record_check_result(key[0], key[1], applied.status, applied.output)
+            due += interval
+            now = loop.time()
+            if due < now:  # a run longer than the interval: skip, never overlap or burst
+                due = now + interval
+
+    # -- TTL checks --------------------------------------------------------------
+    def arm_ttl(self, key: Key, ttl_ns: int) -> None:
+        timer = self.ttl_timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        if self._loop is not None:
+            self.ttl_timers[key] = self._loop.call_later(ttl_ns / SECOND, self._ttl_expired, key)
+
+    def _ttl_expired(self, key: Key) -> None:
+        self.ttl_timers.pop(key, None)
+        last = self.ttl_last_output.get(key)
+        output = "TTL expired" if not last else f"TTL expired (last output before timeout follows): {last}"
+        self.agent.record_check_result(key[0], key[1], CRITICAL, output)
+
+    def ttl_updated(self, key: Key, ttl_ns: int, output: str) -> None:
+        self.ttl_last_output[key] = output
+        self.arm_ttl(key, ttl_ns)
+
+    # -- alias checks --------------------------------------------------------------
+    def _schedule_alias_evaluation(self) -> None:
+        if self.aliases and not self._alias_pending and self._loop is not None:
+            self._alias_pending = True
+            self._loop.call_soon(self._evaluate_aliases)
+
+    def _evaluate_aliases(self) -> None:
+        self._alias_pending = False
+        for key, definition in list(self.aliases.items()):
+            result = evaluate_alias(self.agent.state, definition)
+            self.agent.record_check_result(key[0], key[1], result.status, result.output)
+
+    async def _refresh_aliases(self) -> None:
+        while True:
+            await asyncio.sleep(ALIAS_REFRESH_SECONDS)
+            self._evaluate_aliases()
+
+    def lateness_p99(self) -> dict[str, float]:
+        out = {}
+        for kind, stats in self.stats.items():
+            ordered = sorted(stats.lateness)
+            if ordered:
+                out[kind] = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return out
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -16,6 +16,7 @@ from typing import IO, Any
 import msgspec
 
 from muster import config as config_mod
+from muster.catalog.local import LocalCatalog
 from muster.check_ops import CheckOps
 from muster.checks.base import output_cap
 from muster.checks.definition import (
@@ -57,6 +58,7 @@ class Agent:
         self.store: SQLiteStore | MemoryStore
         self._lock_file: IO[str] | None = None
         self.node_id = ""
+        self.catalog = LocalCatalog(self)
         self.runner = CheckRunner(self)
         self.check_ops = CheckOps(self)
         self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [self.runner.update]

@@ -67,9 +67,13 @@ class CheckOps:
             self.critical_since.pop(key, None)
         if check.status == status and check.output == output:
             return
+        status_changed = check.status != status
         check.status = status
         check.output = output
-        self.agent.state.check_changed(check)
+        if status_changed:
+            self.agent.state.check_changed(check)
+        # Output-only changes are visible at once but wake no blocking query: Consul likewise defers
+        # syncing them (check_update_interval), so watchers are not woken on every probe.
 
     # -- TTL updates ------------------------------------------------------------------
     async def ttl_update(self, namespace: str, check_id: str, status: str, output: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from muster.api import agent_checks, agent_health, agent_info, agent_services
+from muster.api import agent_checks, agent_health, agent_info, agent_services, catalog
 from muster.api.call import Call
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -48,6 +48,15 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/agent/members", GET, agent_info.agent_members),
     Route("/v1/agent/version", GET, agent_info.agent_version),
     Route("/v1/agent/reload", PUT, agent_info.agent_reload),
+    Route("/v1/catalog/datacenters", GET, catalog.catalog_datacenters),
+    Route("/v1/catalog/services", GET, catalog.catalog_services),
+    Route("/v1/catalog/nodes", GET, catalog.catalog_nodes),
+    Route("/v1/catalog/service/", GET, catalog.catalog_service),
+    Route("/v1/catalog/node/", GET, catalog.catalog_node),
+    Route("/v1/health/service/", GET, catalog.health_service),
+    Route("/v1/health/checks/", GET, catalog.health_checks),
+    Route("/v1/health/node/", GET, catalog.health_node),
+    Route("/v1/health/state/", GET, catalog.health_state),
     Route("/v1/status/leader", GET, agent_info.status_leader),
     Route("/v1/status/peers", GET, agent_info.status_peers),
 )

@@ -1,0 +1,167 @@
+"""The catalog and health endpoints (`/v1/catalog/*`, `/v1/health/*`), answered from the catalog
+with `X-Consul-Index` and index-based blocking (§4.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from muster.api import render
+from muster.api.call import Call
+from muster.api.filtering import apply_filter
+from muster.blocking import effective_wait
+from muster.catalog import Instance
+from muster.catalog import shapes as shape
+from muster.errors import BadRequest
+from muster.golang import encode_json, parse_bool
+from muster.models import CHECK_STATUSES, PASSING
+
+BuildResult = Callable[[int], Any]
+
+
+async def blocking(call: Call, build: BuildResult) -> web.Response:
+    """Validate the query options, block while the index is not past `?index=`, answer with headers."""
+    wait_ns = call.wait_nanos()
+    index = call.index()
+    query = call.query
+    if "stale" in query and "consistent" in query:
+        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
+    if "cached" in query and "consistent" in query:
+        raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
+    catalog = call.agent.catalog
+    if index > 0:
+        await catalog.wait_for_change(index, effective_wait(wait_ns))
+    current = max(1, catalog.index())
+    response = render.json_bytes(encode_json(build(current)), pretty=call.pretty, dev=call.agent.config.dev)
+    response.headers["X-Consul-Index"] = str(current)
+    response.headers["X-Consul-KnownLeader"] = "true"
+    response.headers["X-Consul-LastContact"] = "0"
+    return response
+
+
+def _filtered(call: Call, schema: str, items: list[Any]) -> list[Any]:
+    expression = call.query.get("filter", "").strip()
+    return apply_filter(expression, schema, items, lambda item: item) if expression else items
+
+
+def _tags_match(instance: Instance, tags: list[str]) -> bool:
+    return all(tag in instance.service.tags for tag in tags)
+
+
+async def catalog_datacenters(call: Call) -> web.Response:
+    return render.json_bytes(encode_json(call.agent.catalog.datacenters()), pretty=call.pretty, dev=False)
+
+
+async def catalog_services(call: Call) -> web.Response:
+    namespace = call.namespace()
+    return await blocking(call, lambda index: call.agent.catalog.services(namespace))
+
+
+async def catalog_nodes(call: Call) -> web.Response:
+    namespace = call.namespace()
+
+    def build(index: int) -> Any:
+        return _filtered(call, "Node", [shape.node(n, index) for n in call.agent.catalog.nodes(namespace)])
+
+    return await blocking(call, build)
+
+
+async def catalog_service(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing service name")
+    namespace = call.namespace()
+    tags = call.request.rel_url.query.getall("tag", [])
+
+    def build(index: int) -> Any:
+        instances = [i for i in call.agent.catalog.instances(namespace, name) if _tags_match(i, tags)]
+        return _filtered(call, "ServiceNode", [shape.service_node(i, index) for i in instances])
+
+    return await blocking(call, build)
+
+
+async def catalog_node(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing node name")
+    namespace = call.namespace()
+
+    def build(index: int) -> Any:
+        record = call.agent.catalog.node(name)
+        if record is None:
+            return None
+        instances = call.agent.catalog.instances(namespace, node=name)
+        return {
+            "Node": shape.node(record, index),
+            "Services": {i.service.id: shape.node_service(i.service, index) for i in instances},
+        }
+
+    return await blocking(call, build)
+
+
+def _passing_only(call: Call) -> bool:
+    if "passing" not in call.query:
+        return False
+    raw = call.query["passing"]
+    try:
+        return raw == "" or parse_bool(raw)
+    except ValueError:
+        raise BadRequest("Invalid value for ?passing") from None
+
+
+async def health_service(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing service name")
+    namespace = call.namespace()
+    passing = _passing_only(call)
+    tags = call.request.rel_url.query.getall("tag", [])
+
+    def build(index: int) -> Any:
+        instances = [
+            i
+            for i in call.agent.catalog.instances(namespace, name)
+            if _tags_match(i, tags) and (not passing or all(c.status == PASSING for c in i.checks))
+        ]
+        return _filtered(call, "CheckServiceNode", [shape.check_service_node(i, index) for i in instances])
+
+    return await blocking(call, build)
+
+
+def _checks(call: Call, keep: Callable[[Any], bool]) -> BuildResult:
+    namespace = call.namespace()
+
+    def build(index: int) -> Any:
+        checks = [
+            shape.health_check(check, node.name, index)
+            for node, check in call.agent.catalog.checks(namespace)
+            if keep((node, check))
+        ]
+        return _filtered(call, "HealthCheck", checks)
+
+    return build
+
+
+async def health_checks(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing service name")
+    return await blocking(call, _checks(call, lambda pair: pair[1].service_name == name))
+
+
+async def health_node(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing node name")
+    return await blocking(call, _checks(call, lambda pair: pair[0].name == name))
+
+
+async def health_state(call: Call) -> web.Response:
+    state = call.path_id
+    if not state:
+        raise BadRequest("Missing check state")
+    if state != "any" and state not in CHECK_STATUSES:
+        raise BadRequest(f"Invalid check state {state!r}: use any, passing, warning or critical")
+    return await blocking(call, _checks(call, lambda pair: state == "any" or pair[1].status == state))

@@ -1,0 +1,40 @@
+"""The catalog: who runs what, fleet-wide. `local.py` is the single-node catalog (the agent is its
+own catalog, as `consul agent -dev`); the etcd-backed catalog plugs in behind the same interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from muster.models import Check, Service
+
+
+@dataclass
+class NodeRecord:
+    node_id: str
+    name: str
+    address: str
+    datacenter: str
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Instance:
+    """One service instance with its node and every check that bears on it (node checks included)."""
+
+    node: NodeRecord
+    service: Service
+    checks: list[Check]
+
+
+class Catalog(Protocol):
+    def index(self) -> int: ...
+    async def wait_for_change(self, index: int, seconds: float) -> None: ...
+    def datacenters(self) -> list[str]: ...
+    def nodes(self, namespace: str) -> list[NodeRecord]: ...
+    def node(self, name: str) -> NodeRecord | None: ...
+    def services(self, namespace: str) -> dict[str, list[str]]: ...
+    def instances(
+        self, namespace: str, name: str | None = None, node: str | None = None
+    ) -> list[Instance]: ...
+    def checks(self, namespace: str) -> list[tuple[NodeRecord, Check]]: ...

@@ -1,0 +1,106 @@
+"""The single-node catalog: this agent's node, its services and checks, the `consul` service and the
+`serfHealth` node check that clients expect, and index-based blocking on the local change index."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from muster import CONSUL_API_VERSION
+from muster.catalog import Instance, NodeRecord
+from muster.models import DEFAULT_NAMESPACE, PASSING, Check, CheckDefinition, Service
+from muster.state import ALL_CHANGES
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+
+SERF_CHECK_ID = "serfHealth"
+CONSUL_SERVICE_META = {
+    "non_voter": "false",
+    "raft_version": "3",
+    "read_replica": "false",
+    "serf_protocol_current": "2",
+    "serf_protocol_max": "5",
+    "serf_protocol_min": "1",
+    "version": CONSUL_API_VERSION,
+}
+
+
+class LocalCatalog:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.consul_service = Service(id="consul", name="consul", port=8300, meta=dict(CONSUL_SERVICE_META))
+        self.serf_check = Check(
+            definition=CheckDefinition(check_id=SERF_CHECK_ID, name="Serf Health Status"),
+            status=PASSING,
+            output="Agent alive and reachable",
+            service_tags=[],
+        )
+
+    def index(self) -> int:
+        return self.agent.state.index
+
+    async def wait_for_change(self, index: int, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        state = self.agent.state
+        while state.index <= index and not state.waiters.closing:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await state.waiters.wait(ALL_CHANGES, remaining)
+
+    def datacenters(self) -> list[str]:
+        return [self.agent.config.datacenter]
+
+    def this_node(self) -> NodeRecord:
+        config = self.agent.config
+        meta = {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta}
+        return NodeRecord(self.agent.node_id, config.node_name, config.bind_addr, config.datacenter, meta)
+
+    def nodes(self, namespace: str) -> list[NodeRecord]:
+        return [self.this_node()]
+
+    def node(self, name: str) -> NodeRecord | None:
+        node = self.this_node()
+        return node if node.name == name else None
+
+    def _services(self, namespace: str) -> list[Service]:
+        services = [entry.service for entry in self.agent.state.services_in(namespace)]
+        if namespace == DEFAULT_NAMESPACE:
+            services.insert(0, self.consul_service)
+        return services
+
+    def _node_checks(self, namespace: str) -> list[Check]:
+        checks = [c for c in self.agent.state.node_checks() if c.definition.namespace == namespace]
+        return [self.serf_check, *checks] if namespace == DEFAULT_NAMESPACE else checks
+
+    def services(self, namespace: str) -> dict[str, list[str]]:
+        tags: dict[str, set[str]] = {}
+        for service in self._services(namespace):
+            tags.setdefault(service.name, set()).update(service.tags)
+        return {name: sorted(tags[name]) for name in sorted(tags)}
+
+    def instances(self, namespace: str, name: str | None = None, node: str | None = None) -> list[Instance]:
+        this = self.this_node()
+        if node is not None and node != this.name:
+            return []
+        node_checks = self._node_checks(namespace)
+        out = []
+        for service in self._services(namespace):
+            if name is not None and service.name != name:
+                continue
+            own = (
+                self.agent.state.checks_of(namespace, service.id)
+                if service is not self.consul_service
+                else []
+            )
+            out.append(
+                Instance(this, service, node_checks + sorted(own, key=lambda c: c.definition.check_id))
+            )
+        return out
+
+    def checks(self, namespace: str) -> list[tuple[NodeRecord, Check]]:
+        this = self.this_node()
+        own = sorted(self.agent.state.checks_in(namespace), key=lambda c: c.definition.check_id)
+        extra = [self.serf_check] if namespace == DEFAULT_NAMESPACE else []
+        return [(this, check) for check in extra + own]

@@ -105,6 +105,7 @@ def self_document(agent: Agent) -> dict[str, Any]:
                 "os": platform.system().lower(),
                 "version": f"python{platform.python_version()}",
             },
+            "checks": _check_stats(agent),
             "consul": {
                 "server": "true",
                 "leader": "true",
@@ -117,6 +118,20 @@ def self_document(agent: Agent) -> dict[str, Any]:
         "Meta": {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta},
         "xDS": {"SupportedProxies": {"envoy": []}, "Port": -1, "Ports": {"Plaintext": -1, "TLS": -1}},
     }
+
+
+def _check_stats(agent: Agent) -> dict[str, str]:
+    """Muster's own figures on check scheduling, per kind: runs and start lateness (ms)."""
+    out: dict[str, str] = {}
+    for kind, stats in sorted(agent.runner.stats.items()):
+        ordered = sorted(stats.lateness)
+        out[f"{kind}_runs"] = str(stats.runs)
+        if ordered:
+            out[f"{kind}_lateness_p50_ms"] = f"{ordered[len(ordered) // 2] * 1000:.1f}"
+            out[f"{kind}_lateness_p99_ms"] = (
+                f"{ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000:.1f}"
+            )
+    return out
 
 
 def _json(call: Call, value: Any) -> web.Response:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -176,15 +175,3 @@ class CheckRunner:
         while True:
             await asyncio.sleep(ALIAS_REFRESH_SECONDS)
             self._evaluate_aliases()
-
-    def lateness_p99(self) -> dict[str, float]:
-        out = {}
-        for kind, stats in self.stats.items():
-            ordered = sorted(stats.lateness)
-            if ordered:
-                out[kind] = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-        return out
-
-
-def monotonic() -> float:
-    return time.monotonic()

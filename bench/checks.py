@@ -1,0 +1,74 @@
+"""Issue 3's benchmark: 5,000 HTTP and 5,000 TCP checks at a 10 s interval against nginx on loopback.
+Prints the agent's CPU share of one core, its RSS, how late check runs start (p50/p99 vs schedule),
+and wrk on the load-balancer path (/v1/agent/health/service/name/:name?format=text) meanwhile.
+
+Run: python bench/checks.py [--http 5000] [--tcp 5000] [--measure 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psutil
+
+from harness import AgentProcess, nginx_serving, rss_mib, wrk
+
+
+def register_checks(agent: AgentProcess, target: str, http: int, tcp: int) -> None:
+    host_port = target.removeprefix("http://")
+
+    def one(i: int) -> None:
+        if i < http:
+            body = {"Name": f"h{i}", "HTTP": f"{target}/health", "Interval": "10s"}
+        else:
+            body = {"Name": f"t{i}", "TCP": host_port, "Interval": "10s"}
+        reply = agent.put("/v1/agent/check/register", body)
+        assert reply.status == 200, reply.text
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(http + tcp)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--http", type=int, default=5000)
+    parser.add_argument("--tcp", type=int, default=5000)
+    parser.add_argument("--measure", type=int, default=60)
+    args = parser.parse_args()
+    with nginx_serving({"/health": b"ok"}) as target:
+        agent = AgentProcess(dev=True).start()
+        try:
+            agent.put("/v1/agent/service/register", {"Name": "lb", "ID": "lb-1", "Check": {"TTL": "1h"}})
+            agent.put("/v1/agent/check/pass/service:lb-1")
+            started = time.monotonic()
+            register_checks(agent, target, args.http, args.tcp)
+            print(f"registered {args.http + args.tcp} checks in {time.monotonic() - started:.1f}s")
+            time.sleep(12)  # one full interval: every check has had its staggered first run
+            proc = psutil.Process(agent.proc.pid)  # type: ignore[union-attr]
+            cpu_before = proc.cpu_times()
+            wall_before = time.monotonic()
+            lb = wrk(agent.url + "/v1/agent/health/service/name/lb?format=text", seconds=10, connections=10)
+            time.sleep(max(0, args.measure - 10))
+            cpu_after = proc.cpu_times()
+            wall = time.monotonic() - wall_before
+            busy = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+            stats = agent.get("/v1/agent/self").json()["Stats"]["checks"]
+            row = {
+                "checks": args.http + args.tcp,
+                "cpu_share_of_one_core": round(busy / wall, 3),
+                "rss_mib": round(rss_mib(proc.pid), 1),
+                "lateness_ms": stats,
+                "lb_text_rps_during_checks": round(lb.requests_per_second),
+                "lb_text_p99_ms_during_checks": lb.p99_ms,
+                "note": "cpu share includes serving wrk for 10 of the measured seconds",
+            }
+            print(json.dumps(row, indent=2))
+        finally:
+            agent.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 from typing import Any
 
 import msgspec
@@ -183,7 +183,10 @@ def encode_json(value: Any) -> bytes:
     return _go_escape(_ENCODER.encode(value))
 
 
+@functools.lru_cache(maxsize=64)
 def indent_json(compact: bytes) -> bytes:
-    """Re-indent compact JSON with 4 spaces, as Go's json.Indent does (no trailing newline)."""
-    text = json.dumps(json.loads(compact), indent=4, ensure_ascii=False)
-    return _go_escape(text.encode())
+    """Re-indent compact JSON with 4 spaces, as Go's json.Indent does (no trailing newline).
+
+    Cached: `-dev` indents every response, and list bodies are the same cached bytes objects.
+    """
+    return msgspec.json.format(compact, indent=4)

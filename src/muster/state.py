@@ -21,6 +21,19 @@ class ServiceEntry:
     wire: dict[str, Any]  # the AgentService object (without ContentHash): filters evaluate this
     body: bytes  # `wire` encoded once
     content_hash: str
+    _hashed_body: bytes | None = None
+
+    @property
+    def hashed_body(self) -> bytes:
+        """The AgentService with ContentHash after EnableTagOverride, as /v1/agent/service/:id sends it."""
+        if self._hashed_body is None:
+            with_hash: dict[str, Any] = {}
+            for key, value in self.wire.items():
+                with_hash[key] = value
+                if key == "EnableTagOverride":
+                    with_hash["ContentHash"] = self.content_hash
+            self._hashed_body = encode_json(with_hash)
+        return self._hashed_body
 
 
 class LocalState:

@@ -12,7 +12,6 @@ from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import MAX_WAIT_SECONDS, effective_wait
 from muster.errors import NotFound
-from muster.golang import encode_json
 from muster.schemas import SERVICE_DEFINITION
 from muster.state import join_services
 
@@ -54,21 +53,9 @@ async def get_service(call: Call) -> web.Response:
             entry = state.service(namespace, service_id)
     if entry is None:
         raise _service_not_found(service_id)
-    wire = dict(entry.wire)
-    wire = _with_hash(wire, entry.content_hash)
-    response = render.json_bytes(encode_json(wire), pretty=call.pretty, dev=call.agent.config.dev)
+    response = render.json_bytes(entry.hashed_body, pretty=call.pretty, dev=call.agent.config.dev)
     response.headers["X-Consul-ContentHash"] = entry.content_hash
     return response
-
-
-def _with_hash(wire: dict[str, object], content_hash: str) -> dict[str, object]:
-    """Insert ContentHash after EnableTagOverride, where Consul's struct declares it."""
-    out: dict[str, object] = {}
-    for key, value in wire.items():
-        out[key] = value
-        if key == "EnableTagOverride":
-            out["ContentHash"] = content_hash
-    return out
 
 
 async def register_service(call: Call) -> web.Response:

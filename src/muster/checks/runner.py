@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,7 +14,8 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from muster.checks.alias import evaluate_alias
-from muster.checks.base import MIN_INTERVAL_NS, SECOND, CheckResult, ProbeContext
+from muster.checks.base import MIN_INTERVAL_NS, SECOND, CheckResult, Probe, ProbeContext
+from muster.checks.kinds import make_probe
 from muster.checks.threshold import Threshold
 from muster.models import CRITICAL, CheckDefinition
 
@@ -37,14 +37,6 @@ class KindStats:
         self.lateness.append(late)
         if len(self.lateness) > 4096:
             del self.lateness[:2048]
-
-
-def _make_probe_factory() -> Callable[[CheckDefinition, ProbeContext], object] | None:
-    try:
-        from muster.checks.kinds import make_probe
-    except ImportError:
-        return None
-    return make_probe
 
 
 class CheckRunner:
@@ -111,15 +103,13 @@ class CheckRunner:
 
     # -- interval checks -------------------------------------------------------
     def _start_interval(self, key: Key, definition: CheckDefinition) -> None:
-        factory = _make_probe_factory()
-        if factory is None or self.context is None:
+        if self.context is None:
             return
-        probe = factory(definition, self.context)
-        if probe is None:
-            return
-        self.tasks[key] = asyncio.create_task(self._run_interval(key, definition, probe))  # type: ignore[arg-type]
+        probe = make_probe(definition, self.context)
+        if probe is not None:
+            self.tasks[key] = asyncio.create_task(self._run_interval(key, definition, probe))
 
-    async def _run_interval(self, key: Key, definition: CheckDefinition, probe: Callable[[], object]) -> None:
+    async def _run_interval(self, key: Key, definition: CheckDefinition, probe: Probe) -> None:
         loop = asyncio.get_running_loop()
         interval = max(definition.interval, MIN_INTERVAL_NS) / SECOND
         threshold = Threshold(definition)
@@ -129,7 +119,7 @@ class CheckRunner:
             await asyncio.sleep(max(0.0, due - loop.time()))
             stats.record(max(0.0, loop.time() - due))
             try:
-                result = await probe()  # type: ignore[misc]
+                result = await probe()
             except Exception as exc:
                 log.exception("check %s probe failed", key[1])
                 result = CheckResult(CRITICAL, f"Check failed: {exc}")

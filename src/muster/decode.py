@@ -87,13 +87,28 @@ def parse_json(body: bytes) -> Any:
     try:
         value, _ = _DECODER.raw_decode(text, start)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip(" \t\r\n")):
-            raise DecodeError("unexpected EOF") from None
-        char = text[exc.pos]
-        raise DecodeError(f"invalid character {char!r} looking for beginning of value") from None
+        raise DecodeError(_syntax_error(text, exc.pos)) from None
     except ValueError as exc:  # NaN, Infinity
         raise DecodeError(f"invalid character {str(exc)[0]!r} looking for beginning of value") from None
     return value
+
+
+_LITERALS = {"t": "true", "f": "false", "n": "null"}
+
+
+def _syntax_error(text: str, pos: int) -> str:
+    """Go's scanner texts for the common cases: truncated input and misspelt literals."""
+    literal = _LITERALS.get(text[pos]) if pos < len(text) else None
+    if literal is not None:
+        for offset, expected in enumerate(literal):
+            at = pos + offset
+            if at >= len(text):
+                return "unexpected EOF"
+            if text[at] != expected:
+                return f"invalid character {text[at]!r} in literal {literal} (expecting {expected!r})"
+    if pos >= len(text.rstrip(" \t\r\n")):
+        return "unexpected EOF"
+    return f"invalid character {text[pos]!r} looking for beginning of value"
 
 
 def _type_error(value: Any, path: str, go_type: str) -> DecodeError:

@@ -84,13 +84,14 @@ def _service_errors(fields: dict[str, Any]) -> list[str]:
     connect = fields.get("Connect") or {}
     port, socket_path = fields.get("Port", 0), fields.get("SocketPath", "")
     if kind == "connect-proxy":
+        # NodeService.Validate checks the port first, then ValidateForAgent the rest.
+        if port == 0 and socket_path == "":
+            errors.append("Port or SocketPath must be set for a connect-proxy")
         destination = proxy.get("DestinationServiceName", "")
-        if destination == "":
+        if destination.strip() == "":
             errors.append("Proxy.DestinationServiceName must be non-empty for Connect proxy services")
         elif destination == "*":
             errors.append("Proxy.DestinationServiceName must not be a wildcard for Connect proxy services")
-        if port == 0 and socket_path == "":
-            errors.append("Port or SocketPath must be set for a connect-proxy")
         if connect.get("Native"):
             errors.append("A Proxy cannot also be Connect Native, only typical services")
     elif kind == "mesh-gateway" and port == 0:

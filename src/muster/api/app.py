@@ -48,10 +48,10 @@ def _redirect(location: str, query: str) -> web.Response:
 
 def _index(path: str) -> web.Response:
     if path == "/":
-        return render.text(UI_DISABLED)
+        return render.plain(UI_DISABLED, 200)
     if "/v1/" in path:
-        return render.text("Invalid URL path: not a recognized HTTP API endpoint\n", 404)
-    return render.text(
+        return render.plain("Invalid URL path: not a recognized HTTP API endpoint\n", 404)
+    return render.plain(
         "Invalid URL path: if attempting to use the HTTP API, ensure the path starts with '/v1/'\n", 404
     )
 
@@ -68,10 +68,11 @@ class Dispatcher:
         cleaned = clean_path(path)
         if cleaned != path:
             return _redirect(cleaned, request.rel_url.raw_query_string)
+        # ServeMux redirects /a/b to /a/b/ when only the subtree exists, before any prefix match.
+        if path not in self.router.exact and path + "/" in self.router.subtree_paths:
+            return _redirect(path + "/", request.rel_url.raw_query_string)
         matched = self.router.match(path)
         if matched is None:
-            if path + "/" in self.router.subtree_paths:
-                return _redirect(path + "/", request.rel_url.raw_query_string)
             return _index(path)
         route, path_id = matched
         method = request.method

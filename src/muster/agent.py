@@ -104,7 +104,8 @@ class Agent:
                 purge.append(Delete("checks", namespace, check_id))
                 purge.append(Delete("check_state", namespace, check_id))
                 continue
-            self.put_check(definition)
+            # A restored check starts critical whatever it was; TTL state may restore it below (§5).
+            self.put_check(msgspec.structs.replace(definition, status=CRITICAL))
         for definition in self._config_checks():
             self.put_check(definition)
         purge += self.check_ops.restore_ttl_states(self.store.load("check_state"))

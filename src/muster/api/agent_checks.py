@@ -9,7 +9,7 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.errors import BadRequest
-from muster.golang import encode_json, parse_bool
+from muster.golang import encode_json, parse_bool, quote
 from muster.models import CHECK_STATUSES, CRITICAL, PASSING, WARNING, agent_check
 from muster.schemas import CHECK_DEFINITION, CHECK_UPDATE
 
@@ -76,7 +76,7 @@ def _enable(call: Call) -> bool:
     try:
         return parse_bool(raw)
     except ValueError:
-        raise BadRequest(f'Invalid value for enable: "{raw}"') from None
+        raise BadRequest(f"Invalid value for enable: {quote(raw)}") from None
 
 
 async def service_maintenance(call: Call) -> web.Response:

@@ -19,7 +19,7 @@ async def list_checks(call: Call) -> web.Response:
     node = call.agent.config.node_name
     checks = sorted(call.agent.state.checks_in(namespace), key=lambda c: c.definition.check_id)
     wires = [(check.definition.check_id, agent_check(check, node)) for check in checks]
-    expression = call.query.get("filter", "").strip()
+    expression = call.query.get("filter", "")
     if expression:
         wires = apply_filter(expression, "HealthCheck", wires, lambda pair: pair[1])
     body = encode_json(dict(wires))

@@ -19,7 +19,7 @@ from muster.state import join_services
 async def list_services(call: Call) -> web.Response:
     namespace = call.namespace()
     state = call.agent.state
-    expression = call.query.get("filter", "").strip()
+    expression = call.query.get("filter", "")
     if expression:
         entries = apply_filter(expression, "AgentService", state.services_in(namespace), lambda e: e.wire)
         body = join_services(entries)

@@ -42,7 +42,7 @@ async def blocking(call: Call, build: BuildResult) -> web.Response:
 
 
 def _filtered(call: Call, schema: str, items: list[Any]) -> list[Any]:
-    expression = call.query.get("filter", "").strip()
+    expression = call.query.get("filter", "")
     return apply_filter(expression, schema, items, lambda item: item) if expression else items
 
 

@@ -7,17 +7,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from muster.errors import BadRequest
+from muster.filter import SCHEMAS, FilterError, compile_filter
 
 T = TypeVar("T")
+PREFIX = "Failed to create boolean expression evaluator: "
 
 
 def apply_filter(
     expression: str, schema_name: str, items: Iterable[T], wire: Callable[[T], Mapping[str, Any]]
 ) -> list[T]:
-    from muster.filter import SCHEMAS, FilterError, compile_filter
-
+    """Keep the items whose wire shape matches; the empty expression keeps everything."""
     try:
         compiled = compile_filter(expression, SCHEMAS[schema_name])
         return [item for item in items if compiled.matches(wire(item))]
     except FilterError as exc:
-        raise BadRequest(f"Failed to create boolean expression evaluator: {exc}") from None
+        # Creation errors carry Consul's prefix; evaluation errors are sent as they are.
+        raise BadRequest(f"{PREFIX}{exc}" if exc.at_creation else str(exc)) from None

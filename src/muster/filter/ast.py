@@ -90,7 +90,7 @@ def negate(node: Node) -> Node:
 
 def _literal(text: str) -> str:
     # A double-quoted token ends at the first '"' whatever precedes it, so quotes are written as \x22.
-    return quote(text).replace('\\"', "\\x22")
+    return '"' + "\\x22".join(quote(piece)[1:-1] for piece in text.split('"')) + '"'
 
 
 def _selector(parts: tuple[str, ...]) -> str:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 import struct
+from types import MappingProxyType
 
-_SIMPLE_ESCAPES = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
+_SIMPLE_ESCAPES = MappingProxyType(
+    {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
+)
 _HEX = frozenset("0123456789abcdefABCDEF")
 _OCT = frozenset("01234567")
-_HEX_WIDTH = {"x": 2, "u": 4, "U": 8}
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+_HEX_WIDTH = MappingProxyType({"x": 2, "u": 4, "U": 8})
+_QUOTE_ESCAPES = MappingProxyType(
+    {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+)
 _MAX_UINT64 = (1 << 64) - 1
 _TRUE = frozenset(("1", "t", "T", "TRUE", "true", "True"))
 _FALSE = frozenset(("0", "f", "F", "FALSE", "false", "False"))

@@ -10,6 +10,7 @@ them can make parsing super-linear. Custom messages (`Invalid index`, ...) go th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from muster.filter.ast import Op
 from muster.filter.gostr import unquote
@@ -27,22 +28,27 @@ NONZERO = "[1-9]"
 EOF = "!."  # pigeon's entry for `!.`; printed as EOF
 
 
-def _q(literal: str) -> str:
-    return '"' + literal.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def _ignore(offset: int, want: str) -> None:
+    """`fail` while the expected-list is not wanted (a first pass over text that usually parses)."""
 
 
 class Scanner:
-    """Input text plus pigeon's error state: the farthest failure and the custom errors so far."""
+    """Input text plus pigeon's error state: the farthest failure and the custom errors so far.
 
-    def __init__(self, text: str) -> None:
+    Recording failures costs a third of the parse, and is only useful when the parse fails, so the
+    parser first runs without it (`record=False`) and runs again with it only to word an error.
+    """
+
+    def __init__(self, text: str, *, record: bool) -> None:
         self.text = text
         self.size = len(text)
         self.max_fail = 0
         self.expected: set[str] = set()
         # (offset, rule, message) in first-seen order; pigeon de-duplicates the printed texts.
         self.errors: dict[tuple[int, str, str], None] = {}
+        self.fail: Callable[[int, str], None] = self._record if record else _ignore
 
-    def fail(self, offset: int, want: str) -> None:
+    def _record(self, offset: int, want: str) -> None:
         if offset >= self.max_fail:
             if offset > self.max_fail:
                 self.max_fail = offset
@@ -56,7 +62,7 @@ class Scanner:
     def literal(self, offset: int, word: str) -> bool:
         if self.text.startswith(word, offset):
             return True
-        self.fail(offset, _q(word))
+        self.fail(offset, f'"{word}"')  # no literal of the grammar needs escaping
         return False
 
     def ws(self, offset: int) -> int:
@@ -185,7 +191,10 @@ class Scanner:
             return Op.NOT_EQUAL, self.ws_opt(start + 2)
         if start == offset:  # the word operators need whitespace first
             return None
-        for word, negated, positive in (("contains", Op.NOT_IN, Op.IN), ("matches", Op.NOT_MATCHES, Op.MATCHES)):
+        for word, negated, positive in (
+            ("contains", Op.NOT_IN, Op.IN),
+            ("matches", Op.NOT_MATCHES, Op.MATCHES),
+        ):
             end = self.word_ws(start, word)
             if end >= 0:
                 return positive, end

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from muster.filter.compiler import Schema
-from muster.filter.types import BOOL, INT, STRING, Map, Opaque, Prim, Ptr, Slice, Struct
+from muster.filter.types import BOOL, INT, STRING, GoType, Map, Opaque, Prim, Ptr, Slice, Struct
 
 _MESH_GATEWAY = Struct("MeshGatewayConfig", {"Mode": STRING})
 
@@ -99,32 +99,30 @@ AGENT_SERVICE = Schema(
     ),
 )
 
-HEALTH_CHECK = Schema(
+_HEALTH_CHECK_STRUCT = Struct(
     "HealthCheck",
-    Struct(
-        "HealthCheck",
-        {
-            "Node": STRING,
-            "CheckID": STRING,
-            "Name": STRING,
-            "Status": STRING,
-            "Notes": STRING,
-            "Output": STRING,
-            "ServiceID": STRING,
-            "ServiceName": STRING,
-            "ServiceTags": Slice(STRING),
-            "Type": STRING,
-            "Interval": STRING,
-            "Timeout": STRING,
-            "ExposedPort": INT,
-            "PeerName": STRING,
-        },
-    ),
+    {
+        "Node": STRING,
+        "CheckID": STRING,
+        "Name": STRING,
+        "Status": STRING,
+        "Notes": STRING,
+        "Output": STRING,
+        "ServiceID": STRING,
+        "ServiceName": STRING,
+        "ServiceTags": Slice(STRING),
+        "Type": STRING,
+        "Interval": STRING,
+        "Timeout": STRING,
+        "ExposedPort": INT,
+        "PeerName": STRING,
+    },
 )
+HEALTH_CHECK = Schema("HealthCheck", _HEALTH_CHECK_STRUCT)
 
 # The catalog and health shapes (Consul's structs.Node, ServiceNode, CheckServiceNode), for
 # /v1/catalog/nodes, /v1/catalog/service/:name and /v1/health/service/:name; indexes are hidden.
-_NODE_FIELDS = {
+_NODE_FIELDS: dict[str, GoType] = {
     "ID": STRING,
     "Node": STRING,
     "Address": STRING,
@@ -188,7 +186,7 @@ CHECK_SERVICE_NODE = Schema(
         {
             "Node": Ptr(Struct("Node", dict(_NODE_FIELDS))),
             "Service": Ptr(_NODE_SERVICE),
-            "Checks": Slice(Ptr(HEALTH_CHECK.root)),
+            "Checks": Slice(Ptr(_HEALTH_CHECK_STRUCT)),
         },
     ),
 )

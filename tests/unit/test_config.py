@@ -80,4 +80,5 @@ def test_dev_mode_has_no_data_dir_and_default_dir_follows_xdg(tmp_path: Path) ->
 
 
 def test_configuration_doc_lists_every_setting() -> None:
+    # scripts/gen-config-doc regenerates the table after a change to SETTINGS.
     assert config.settings_markdown() in (ROOT / "docs" / "configuration.md").read_text()

@@ -57,8 +57,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/health/checks/", GET, catalog.health_checks),
     Route("/v1/health/node/", GET, catalog.health_node),
     Route("/v1/health/state/", GET, catalog.health_state),
-    Route("/v1/status/leader", GET, agent_info.status_leader),
-    Route("/v1/status/peers", GET, agent_info.status_peers),
+    Route("/v1/status/leader", GET_HEAD, agent_info.status_leader),
+    Route("/v1/status/peers", GET_HEAD, agent_info.status_peers),
 )
 
 

@@ -16,6 +16,7 @@ from typing import IO, Any
 import msgspec
 
 from muster import config as config_mod
+from muster.acl.manager import ACLManager
 from muster.catalog.local import LocalCatalog
 from muster.check_ops import CheckOps
 from muster.checks.base import output_cap
@@ -41,6 +42,8 @@ from muster.registration import (
 )
 from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 from muster.state import LocalState
+from muster.status.registry import StatusRegistry
+from muster.status.subsystems import register_subsystems
 from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
 
 log = logging.getLogger("muster.agent")
@@ -66,6 +69,22 @@ class Agent:
             self.store = MemoryStore()
         else:
             self.store = self._open_store(config.data_dir)
+        # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
+        self.requests_by_route: dict[str, int] = {}
+        self.status = StatusRegistry(exclude_from_rollup=config.status_exclude_from_rollup)
+        register_subsystems(
+            self.status,
+            self,
+            requests_by_route=self.requests_by_route,
+            cpu_interval_seconds=config.status_cpu_metrics_interval_seconds,
+        )
+        self.acl = ACLManager(
+            config.acl,
+            self.store,
+            node_name=config.node_name,
+            datacenter=config.datacenter,
+            data_dir=config.data_dir,
+        )
 
     # -- lifecycle -----------------------------------------------------------
     def _open_store(self, data_dir: Path) -> SQLiteStore:
@@ -87,6 +106,7 @@ class Agent:
             node_id = str(uuid.uuid4())
             self.store.set_meta("node_id", node_id)
         self.node_id = node_id
+        self.acl.load()
         for registration in self._config_registrations():
             self._apply_registration(registration, replace_existing_checks=False, pruned=[])
         purge: list[Op] = []
@@ -123,7 +143,7 @@ class Agent:
                     token=fields.get("Token", ""),
                     source="local",
                 )
-                self._validate_add(registration)
+                self.validate_add(registration)
             except (DecodeError, BadRequest) as exc:
                 raise ConfigError(f"{file}: invalid service definition: {exc.text}") from None
             registrations.append(registration)
@@ -170,7 +190,7 @@ class Agent:
                 self._lock_file.close()
 
     # -- services ------------------------------------------------------------
-    def _validate_add(self, registration: ServiceRegistration) -> None:
+    def validate_add(self, registration: ServiceRegistration) -> None:
         """Step 13 of §2.4: checks Consul makes while adding (a 500 there, a 400 in Muster)."""
         for part in (registration, registration.sidecar):
             if part is None:
@@ -205,7 +225,6 @@ class Agent:
             if existing is not None and not fields_with_port.get("Port"):
                 fields_with_port["Port"] = existing.service.port
             registration.sidecar = build_sidecar(service, fields_with_port, used, token)
-        self._validate_add(registration)
         return registration
 
     async def register_service(

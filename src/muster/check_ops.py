@@ -15,7 +15,6 @@ from muster.checks.definition import SCRIPTS_DISABLED_REMOTE, needs_scripts, val
 from muster.errors import BadRequest, NotFound
 from muster.golang import quote
 from muster.models import (
-    CHECK_STATUSES,
     CRITICAL,
     NODE_MAINTENANCE_ID,
     SERVICE_MAINTENANCE_PREFIX,
@@ -111,17 +110,17 @@ class CheckOps:
 
     # -- /v1/agent/check/register and deregister ----------------------------------------
     def prepare_check(self, fields: dict[str, Any], *, namespace: str, token: str) -> CheckDefinition:
-        if not fields.get("Name"):
-            raise BadRequest("Missing check name")
-        if fields.get("Status", "") not in ("", *CHECK_STATUSES):
-            raise BadRequest("Bad check status")
+        """Steps 7-8 of §2.9 (the caller did 1-6): check type validation, then the service exists."""
         validate_check(fields, embedded=False)
         definition = definition_for_register(fields, namespace=namespace, token=token, source="remote")
         if definition.service_id and self.agent.state.service(namespace, definition.service_id) is None:
             raise NotFound(f"ServiceID {quote(definition.service_id)} does not exist")
+        return definition
+
+    def check_scripts(self, definition: CheckDefinition) -> None:
+        """Step 10 of §2.9: Consul answers 500 here; a client's mistake, so Muster answers 400."""
         if needs_scripts(definition) and not self.agent.scripts_allowed("remote"):
             raise BadRequest(SCRIPTS_DISABLED_REMOTE)
-        return definition
 
     async def register_check(self, definition: CheckDefinition) -> None:
         key = (definition.namespace, definition.check_id)

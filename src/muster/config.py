@@ -13,6 +13,7 @@ from typing import Any
 
 import hcl2
 
+from muster.acl.config import ACLConfig, acl_config
 from muster.errors import ConfigError
 
 LOG_LEVELS = {
@@ -68,6 +69,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("services", list, [], "A list of service definitions."),
     Setting("check", dict, None, "One check definition (Consul's format); repeatable."),
     Setting("checks", list, [], "A list of check definitions."),
+    Setting("status.exclude_from_rollup", list, [], "Status services shown but left out of the rollup."),
+    Setting("status.cpu_metrics_interval_seconds", (int, float), 5, "Status CPU sampling period; <= 0: off."),
+    Setting("acl.enabled", bool, False, "Enforce ACLs: tokens and policies, as Consul's acl.enabled."),
+    Setting("acl.default_policy", str, "allow", "allow or deny: the verdict when no rule matches."),
+    Setting("acl.enable_token_persistence", bool, False, "Keep /v1/agent/token changes across restarts."),
+    Setting(
+        "acl.tokens",
+        dict,
+        {},
+        "initial_management (or master), agent_recovery (or agent_master), default, agent, replication, "
+        "config_file_service_registration, dns.",
+    ),
+    Setting("acl.down_policy", str, "extend-cache", "Accepted for Consul compatibility; no effect."),
+    Setting("acl.token_ttl", str, "30s", "Accepted for Consul compatibility; no effect."),
+    Setting("acl.policy_ttl", str, "30s", "Accepted for Consul compatibility; no effect."),
+    Setting("acl.role_ttl", str, "30s", "Accepted for Consul compatibility; no effect."),
+    Setting("acl.enable_key_list_policy", bool, False, "Accepted for Consul compatibility; no effect."),
+    Setting("acl.enable_token_replication", bool, False, "Accepted for Consul compatibility; no effect."),
+    Setting("acl_datacenter", str, "", "Deprecated: a non-empty value enables ACLs (use acl.enabled)."),
+    Setting("acl_default_policy", str, "allow", "Deprecated: acl.default_policy."),
+    Setting("acl_down_policy", str, "extend-cache", "Deprecated: acl.down_policy."),
+    Setting("acl_master_token", str, "", "Deprecated: acl.tokens.initial_management."),
+    Setting("acl_token", str, "", "Deprecated: acl.tokens.default."),
+    Setting("acl_agent_token", str, "", "Deprecated: acl.tokens.agent."),
+    Setting("acl_agent_master_token", str, "", "Deprecated: acl.tokens.agent_recovery."),
+    Setting("acl_replication_token", str, "", "Deprecated: acl.tokens.replication."),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
 _SECTIONS = {key.split(".")[0] for key in _BY_KEY if "." in key}
@@ -115,6 +142,9 @@ _OBJECT_KEYS = frozenset(
         "config",
         "telemetry",
         "performance",
+        "acl",
+        "tokens",
+        "status",
     }
 )
 _OPAQUE_MAPS = frozenset({"meta", "node_meta", "header", "config", "tagged_addresses"})
@@ -143,6 +173,9 @@ class AgentConfig:
     config_files: tuple[Path, ...] = ()
     config_dirs: tuple[Path, ...] = ()
     ignored_keys: tuple[str, ...] = ()
+    status_exclude_from_rollup: tuple[str, ...] = ()
+    status_cpu_metrics_interval_seconds: float = 5.0
+    acl: ACLConfig = field(default_factory=ACLConfig)
 
 
 def default_data_dir(environ: dict[str, str]) -> Path:
@@ -237,6 +270,10 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         merge_file(merged, parse_file(path), path)
     ports = merged.get("ports", {})
     addresses = merged.get("addresses", {})
+    status = merged.get("status", {})
+    excluded = status.get("exclude_from_rollup", [])
+    if not all(isinstance(name, str) for name in excluded):
+        raise ConfigError('"status.exclude_from_rollup" must be a list of strings')
     dev = bool(flags.get("dev"))
 
     def pick(flag: str, key: str, default: Any) -> Any:
@@ -268,6 +305,9 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         config_files=tuple(Path(name) for name in files),
         config_dirs=tuple(Path(name) for name in dirs),
         ignored_keys=tuple(merged.get("_ignored", ())),
+        status_exclude_from_rollup=tuple(excluded),
+        status_cpu_metrics_interval_seconds=float(status.get("cpu_metrics_interval_seconds", 5)),
+        acl=acl_config(merged.get("acl", {}), merged),
     )
 
 

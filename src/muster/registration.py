@@ -142,12 +142,17 @@ def validate_tagged_addresses(tagged: dict[str, ServiceAddress]) -> None:
             raise BadRequest(f'Service tagged address "{key}" must be a valid ipv{version} address')
 
 
-def validate_service_fields(fields: dict[str, Any]) -> None:
-    """Steps 3-9 of §2.4 in Consul's order; the first failure wins."""
+def check_name_and_address(fields: dict[str, Any]) -> None:
+    """Steps 3-4 of §2.4, which come before the token is resolved."""
     if not fields.get("Name"):
         raise BadRequest("Missing service name")
     if fields.get("Address", "") in _ANY_ADDRESSES:
         raise BadRequest("Invalid service address")
+
+
+def validate_service_fields(fields: dict[str, Any]) -> None:
+    """Steps 3-9 of §2.4 in Consul's order; the first failure wins."""
+    check_name_and_address(fields)
     if "Weights" in fields:
         validate_weights(fields["Weights"])
     validate_meta(fields.get("Meta", {}), fields.get("Kind", ""))

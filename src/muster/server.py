@@ -46,22 +46,26 @@ async def serve(agent: Agent) -> None:
             f"cannot listen on {config.client_addr}:{config.http_port}: {exc.strerror}"
         ) from None
     port = runner.addresses[0][1]
+    await agent.status.start()
     await agent.runner.start()
     reaper = asyncio.create_task(agent.check_ops.reap_forever())
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, _reload, agent)
+    agent.status.mark_running()  # before the address is printed: tests and balancers see `running`
     sys.stdout.write(f"HTTP API listening on http://{url_host(config.client_addr)}:{port}\n")
     sys.stdout.flush()
     try:
         await stop.wait()
     finally:
         log.info("shutting down: waking blocked queries, finishing requests in flight")
+        agent.status.mark_stopping()  # http-api reports `stopping`: /status/v1/simple turns 503
         agent.state.waiters.close()
         reaper.cancel()
         await agent.runner.stop()
         await runner.cleanup()
+        await agent.status.stop()
         agent.close()
         log.info("stopped")
 

@@ -19,7 +19,7 @@ from muster.errors import StoreError
 
 log = logging.getLogger("muster.store")
 
-TABLES = ("services", "checks", "check_state")
+TABLES = ("services", "checks", "check_state", "acl_tokens", "acl_policies", "acl_state")
 _SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {table} (ns TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, "
     "PRIMARY KEY (ns, id)) WITHOUT ROWID"

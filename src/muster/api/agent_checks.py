@@ -8,65 +8,118 @@ from aiohttp import web
 from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
+from muster.check_ops import unknown_check
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool, quote
-from muster.models import CHECK_STATUSES, CRITICAL, PASSING, WARNING, agent_check
+from muster.models import CHECK_STATUSES, CRITICAL, PASSING, WARNING, Check, agent_check
+from muster.registration import unknown_service
 from muster.schemas import CHECK_DEFINITION, CHECK_UPDATE
 
 
+def _require_check_write(call: Call, check: Check) -> None:
+    """Service checks need service:write on their service, node checks node:write (§6)."""
+    authz = call.authorize()
+    if check.definition.service_id:
+        authz.require("service", check.service_name, "write", check.definition.namespace)
+    else:
+        authz.require("node", call.agent.config.node_name, "write")
+
+
+def _existing_check(call: Call, namespace: str) -> Check:
+    check = call.agent.state.checks.get((namespace, call.path_id))
+    if check is None:
+        raise unknown_check(call.path_id)
+    return check
+
+
 async def list_checks(call: Call) -> web.Response:
+    authz = call.authorize()
     namespace = call.namespace()
     node = call.agent.config.node_name
     checks = sorted(call.agent.state.checks_in(namespace), key=lambda c: c.definition.check_id)
-    wires = [(check.definition.check_id, agent_check(check, node)) for check in checks]
+    node_visible = authz.allowed("node", node, "read")
+
+    def visible(check: Check) -> bool:
+        if check.definition.service_id:
+            return authz.allowed("service", check.service_name, "read", namespace)
+        return node_visible
+
+    kept = [check for check in checks if visible(check)]
+    removed = len(checks) - len(kept)
+    wires = [(check.definition.check_id, agent_check(check, node)) for check in kept]
     expression = call.query.get("filter", "")
     if expression:
         wires = apply_filter(expression, "HealthCheck", wires, lambda pair: pair[1])
-    body = encode_json(dict(wires))
-    return render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+    response = render.json_bytes(encode_json(dict(wires)), pretty=call.pretty, dev=call.agent.config.dev)
+    if authz.filtered_header(removed):
+        response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
+    return response
 
 
 async def register_check(call: Call) -> web.Response:
+    call.token()
     call.guard_partition()
     fields = await call.decode(CHECK_DEFINITION)
+    if not fields.get("Name"):
+        raise BadRequest("Missing check name")
+    if fields.get("Status", "") not in ("", *CHECK_STATUSES):
+        raise BadRequest("Bad check status")
+    authz = call.authorize()
     namespace = call.namespace(fields.get("Namespace", ""))
-    definition = call.agent.check_ops.prepare_check(fields, namespace=namespace, token=call.token())
-    await call.agent.check_ops.register_check(definition)
+    ops = call.agent.check_ops
+    definition = ops.prepare_check(fields, namespace=namespace, token=call.token())
+    node = call.agent.config.node_name
+    owners = [definition]
+    existing = call.agent.state.checks.get((namespace, definition.check_id))
+    if existing is not None:
+        owners.append(existing.definition)
+    for owner in owners:
+        if owner.service_id:
+            entry = call.agent.state.service(namespace, owner.service_id)
+            name = entry.service.name if entry is not None else existing.service_name if existing else ""
+            authz.require("service", name, "write", namespace)
+        else:
+            authz.require("node", node, "write")
+    ops.check_scripts(definition)
+    await ops.register_check(definition)
     return render.empty_ok()
 
 
 async def deregister_check(call: Call) -> web.Response:
-    await call.agent.check_ops.deregister_check(call.namespace(), call.path_id)
+    call.authorize()
+    namespace = call.namespace()
+    _require_check_write(call, _existing_check(call, namespace))
+    await call.agent.check_ops.deregister_check(namespace, call.path_id)
     return render.empty_ok()
 
 
-async def _ttl(call: Call, status: str) -> web.Response:
+async def _ttl(call: Call, status: str, output: str) -> web.Response:
+    call.authorize()
     namespace = call.namespace()
-    await call.agent.check_ops.ttl_update(namespace, call.path_id, status, call.query.get("note", ""))
+    _require_check_write(call, _existing_check(call, namespace))
+    await call.agent.check_ops.ttl_update(namespace, call.path_id, status, output)
     return render.empty_ok()
 
 
 async def pass_check(call: Call) -> web.Response:
-    return await _ttl(call, PASSING)
+    return await _ttl(call, PASSING, call.query.get("note", ""))
 
 
 async def warn_check(call: Call) -> web.Response:
-    return await _ttl(call, WARNING)
+    return await _ttl(call, WARNING, call.query.get("note", ""))
 
 
 async def fail_check(call: Call) -> web.Response:
-    return await _ttl(call, CRITICAL)
+    return await _ttl(call, CRITICAL, call.query.get("note", ""))
 
 
 async def update_check(call: Call) -> web.Response:
     call.guard_partition()
     fields = await call.decode(CHECK_UPDATE)
     status = fields.get("Status", "")
-    if status not in CHECK_STATUSES:
+    if status not in CHECK_STATUSES:  # checked before the lookup and the ACL (§2.10)
         raise BadRequest(f"Invalid check status: '{status}'")
-    namespace = call.namespace()
-    await call.agent.check_ops.ttl_update(namespace, call.path_id, status, fields.get("Output", ""))
-    return render.empty_ok()
+    return await _ttl(call, status, fields.get("Output", ""))
 
 
 def _enable(call: Call) -> bool:
@@ -83,7 +136,12 @@ async def service_maintenance(call: Call) -> web.Response:
     if not call.path_id:
         raise BadRequest("Missing service ID")
     enable = _enable(call)
+    authz = call.authorize()
     namespace = call.namespace()
+    entry = call.agent.state.service(namespace, call.path_id)
+    if entry is None:
+        raise unknown_service(call.path_id)
+    authz.require("service", entry.service.name, "write", namespace)
     await call.agent.check_ops.service_maintenance(
         namespace, call.path_id, enable, call.query.get("reason", ""), call.token()
     )
@@ -92,5 +150,6 @@ async def service_maintenance(call: Call) -> web.Response:
 
 async def node_maintenance(call: Call) -> web.Response:
     enable = _enable(call)
+    call.authorize().require("node", call.agent.config.node_name, "write")
     await call.agent.check_ops.node_maintenance(enable, call.query.get("reason", ""), call.token())
     return render.empty_ok()

@@ -55,13 +55,15 @@ async def health_by_id(call: Call) -> web.Response:
     service_id = call.path_id
     if not service_id:
         raise BadRequest("Missing serviceID")
+    authz = call.authorize()
     namespace = call.namespace()
     entry = call.agent.state.service(namespace, service_id)
-    if entry is None:
+    if entry is None:  # no ACL check on this path (§2.7)
         reason = f"ServiceId {service_id} not found"
         return _respond(
             call, 404, reason, reason, {"AggregatedStatus": CRITICAL, "Service": None, "Checks": None}
         )
+    authz.require("service", entry.service.name, "read", namespace)
     status, info = _instance(call, entry)
     return _respond(call, STATUS_CODES[status], status, status, info)
 
@@ -70,7 +72,9 @@ async def health_by_name(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing service Name")
+    authz = call.authorize()
     namespace = call.namespace()
+    authz.require("service", name, "read", namespace)  # before the lookup: 403 beats 404 (§2.7)
     code, worst = 404, ""
     infos = []
     for entry in call.agent.state.services_in(namespace):

@@ -28,7 +28,7 @@ def member(agent: Agent) -> dict[str, Any]:
     """This agent as a serf member; /v1/agent/self and /v1/agent/members must agree byte for byte."""
     config = agent.config
     tags = {
-        "acls": "0",
+        "acls": "1" if agent.acl.enabled else "0",
         "build": f"{CONSUL_API_VERSION}:muster-{__version__}",
         "dc": config.datacenter,
         "ft_fs": "1",
@@ -112,7 +112,7 @@ def self_document(agent: Agent) -> dict[str, Any]:
                 "leader_addr": leader_address(agent),
                 "bootstrap": "true",
                 "known_datacenters": "1",
-                "acl": "disabled",
+                "acl": "enabled" if agent.acl.enabled else "disabled",
             },
         },
         "Meta": {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta},
@@ -140,18 +140,22 @@ def _json(call: Call, value: Any) -> web.Response:
 
 
 async def agent_self(call: Call) -> web.Response:
+    call.authorize().require("agent", call.agent.config.node_name, "read")
     return _json(call, self_document(call.agent))
 
 
 async def agent_members(call: Call) -> web.Response:
     if call.query.get("segment") and call.query.get("wan"):
         raise BadRequest("Cannot provide a segment with wan=true")
-    members = [member(call.agent)]
+    authz = call.authorize()
+    members, removed = authz.filter([member(call.agent)], "node", lambda m: str(m["Name"]))
     if call.query.get("wan"):
-        members = [
-            dict(members[0], Name=f"{call.agent.config.node_name}.{call.agent.config.datacenter}", Port=8302)
-        ]
-    return _json(call, members)
+        wan_name = f"{call.agent.config.node_name}.{call.agent.config.datacenter}"
+        members = [dict(m, Name=wan_name, Port=8302) for m in members]
+    response = _json(call, members)
+    if authz.filtered_header(removed):
+        response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
+    return response
 
 
 async def agent_version(call: Call) -> web.Response:
@@ -159,6 +163,7 @@ async def agent_version(call: Call) -> web.Response:
 
 
 async def agent_reload(call: Call) -> web.Response:
+    call.authorize().require("agent", call.agent.config.node_name, "write")
     try:
         call.agent.reload()
     except ConfigError as exc:

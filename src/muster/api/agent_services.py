@@ -12,20 +12,25 @@ from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import MAX_WAIT_SECONDS, effective_wait
 from muster.errors import NotFound
+from muster.registration import check_name_and_address, unknown_service
 from muster.schemas import SERVICE_DEFINITION
 from muster.state import join_services
 
 
 async def list_services(call: Call) -> web.Response:
+    authz = call.authorize()
     namespace = call.namespace()
     state = call.agent.state
+    entries = state.services_in(namespace)
+    visible, removed = authz.filter(entries, "service", lambda e: e.service.name, namespace=namespace)
     expression = call.query.get("filter", "")
-    if expression:
-        entries = apply_filter(expression, "AgentService", state.services_in(namespace), lambda e: e.wire)
-        body = join_services(entries)
-    else:
-        body = state.list_body(namespace)
-    return render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+    if expression:  # ACL filtering first, then ?filter= (Consul's current order)
+        visible = apply_filter(expression, "AgentService", visible, lambda e: e.wire)
+    body = state.list_body(namespace) if not expression and not removed else join_services(visible)
+    response = render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+    if authz.filtered_header(removed):
+        response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
+    return response
 
 
 def _service_not_found(service_id: str) -> NotFound:
@@ -35,11 +40,14 @@ def _service_not_found(service_id: str) -> NotFound:
 async def get_service(call: Call) -> web.Response:
     wait_ns = call.wait_nanos()
     call.index()  # validated, otherwise unused (§2.3)
+    authz = call.authorize()
     namespace = call.namespace()
     service_id = call.path_id
     state = call.agent.state
     given_hash = call.query.get("hash", "")
     entry = state.service(namespace, service_id)
+    if entry is not None:  # no waiting for what the token may not read
+        authz.require("service", entry.service.name, "read", namespace)
     if given_hash and entry is not None:
         deadline = time.monotonic() + effective_wait(wait_ns, maximum=MAX_WAIT_SECONDS)
         key = ("service", namespace, service_id)
@@ -53,6 +61,7 @@ async def get_service(call: Call) -> web.Response:
             entry = state.service(namespace, service_id)
     if entry is None:
         raise _service_not_found(service_id)
+    authz.require("service", entry.service.name, "read", namespace)
     response = render.json_bytes(entry.hashed_body, pretty=call.pretty, dev=call.agent.config.dev)
     response.headers["X-Consul-ContentHash"] = entry.content_hash
     return response
@@ -61,17 +70,37 @@ async def get_service(call: Call) -> web.Response:
 async def register_service(call: Call) -> web.Response:
     call.guard_partition()
     fields = await call.decode(SERVICE_DEFINITION)
+    check_name_and_address(fields)
+    authz = call.authorize()
     namespace = call.namespace(fields.get("Namespace", ""))
-    registration = call.agent.prepare_registration(fields, namespace=namespace, token=call.token())
+    agent = call.agent
+    registration = agent.prepare_registration(fields, namespace=namespace, token=call.token())
+    service = registration.service
+    authz.require("service", service.name, "write", namespace)
+    existing = agent.state.service(namespace, service.id)
+    if existing is not None:
+        authz.require("service", existing.service.name, "write", namespace)
+    if service.kind == "connect-proxy":
+        authz.require("service", (service.proxy or {}).get("DestinationServiceName", ""), "write", namespace)
+    if registration.sidecar is not None:
+        sidecar = registration.sidecar.service
+        sidecar_authz = agent.acl.authorize(sidecar.token) if sidecar.token != service.token else authz
+        sidecar_authz.require("service", sidecar.name, "write", namespace)
+    agent.validate_add(registration)
     replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in (
         "",
         "true",
     )
-    await call.agent.register_service(registration, replace_existing_checks=replace)
+    await agent.register_service(registration, replace_existing_checks=replace)
     return render.empty_ok()
 
 
 async def deregister_service(call: Call) -> web.Response:
+    authz = call.authorize()
     namespace = call.namespace()
+    entry = call.agent.state.service(namespace, call.path_id)
+    if entry is None:
+        raise unknown_service(call.path_id)
+    authz.require("service", entry.service.name, "write", namespace)
     await call.agent.deregister_service(namespace, call.path_id)
     return render.empty_ok()

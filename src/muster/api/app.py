@@ -75,6 +75,8 @@ class Dispatcher:
         if matched is None:
             return _index(path)
         route, path_id = matched
+        counts = self.agent.requests_by_route
+        counts[route.path] = counts.get(route.path, 0) + 1
         method = request.method
         try:
             if method == "OPTIONS":
@@ -92,4 +94,6 @@ class Dispatcher:
         except Exception:
             log.exception("%s %s failed", method, path)
             response = render.internal_error()
+        if self.agent.acl.default_policy != "allow" and not response.prepared:
+            response.headers["X-Consul-Default-ACL-Policy"] = self.agent.acl.default_policy
         return response

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from muster.acl.authorizer import Authorizer
 from muster.decode import Schema, decode_body
 from muster.errors import BadRequest, DecodeError, PayloadTooLarge
 from muster.golang import parse_duration
@@ -44,6 +45,7 @@ class Call:
     request: web.BaseRequest
     path_id: str
     query: dict[str, str] = field(default_factory=dict)
+    _authorizer: Authorizer | None = None
 
     @property
     def pretty(self) -> bool:
@@ -61,20 +63,23 @@ class Call:
             )
 
     def namespace(self, from_body: str = "") -> str:
-        """Enterprise precedence: body Namespace > ?ns= > X-Consul-Namespace > default."""
+        """Enterprise precedence: body Namespace > ?ns= > X-Consul-Namespace > the token's > default."""
         self.guard_partition()
-        name = (
-            from_body
-            or self.query.get("ns")
-            or self.request.headers.get("X-Consul-Namespace")
-            or DEFAULT_NAMESPACE
-        )
+        name = from_body or self.query.get("ns") or self.request.headers.get("X-Consul-Namespace")
+        if not name:
+            return self._authorizer.namespace if self._authorizer is not None else DEFAULT_NAMESPACE
         if not _NAMESPACE_NAME.match(name):
             raise BadRequest(
                 f'Invalid namespace "{name}": a namespace name is 1-64 letters, digits or dashes, '
                 "starting and ending with a letter or digit"
             )
         return name
+
+    def authorize(self) -> Authorizer:
+        """Resolve the request's token once: 403 `ACL not found` for an unknown one (§6)."""
+        if self._authorizer is None:
+            self._authorizer = self.agent.acl.authorize(self.token())
+        return self._authorizer
 
     def token(self) -> str:
         """Consul's precedence: ?token=, X-Consul-Token, Authorization: Bearer (§1.7)."""

@@ -12,11 +12,11 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import effective_wait
-from muster.catalog import Instance
+from muster.catalog import Instance, NodeRecord
 from muster.catalog import shapes as shape
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool
-from muster.models import CHECK_STATUSES, PASSING
+from muster.models import CHECK_STATUSES, PASSING, Check
 
 BuildResult = Callable[[int], Any]
 
@@ -54,16 +54,33 @@ async def catalog_datacenters(call: Call) -> web.Response:
     return render.json_bytes(encode_json(call.agent.catalog.datacenters()), pretty=call.pretty, dev=False)
 
 
+def _visible(call: Call, namespace: str, instance: Instance) -> bool:
+    authz = call.authorize()
+    return authz.allowed("service", instance.service.name, "read", namespace) and authz.allowed(
+        "node", instance.node.name, "read"
+    )
+
+
 async def catalog_services(call: Call) -> web.Response:
-    namespace = call.namespace()
-    return await blocking(call, lambda index: call.agent.catalog.services(namespace))
-
-
-async def catalog_nodes(call: Call) -> web.Response:
+    authz = call.authorize()
     namespace = call.namespace()
 
     def build(index: int) -> Any:
-        return _filtered(call, "Node", [shape.node(n, index) for n in call.agent.catalog.nodes(namespace)])
+        services = call.agent.catalog.services(namespace)
+        return {
+            name: tags for name, tags in services.items() if authz.allowed("service", name, "read", namespace)
+        }
+
+    return await blocking(call, build)
+
+
+async def catalog_nodes(call: Call) -> web.Response:
+    authz = call.authorize()
+    namespace = call.namespace()
+
+    def build(index: int) -> Any:
+        nodes = [n for n in call.agent.catalog.nodes(namespace) if authz.allowed("node", n.name, "read")]
+        return _filtered(call, "Node", [shape.node(n, index) for n in nodes])
 
     return await blocking(call, build)
 
@@ -72,11 +89,16 @@ async def catalog_service(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing service name")
+    call.authorize()
     namespace = call.namespace()
     tags = call.request.rel_url.query.getall("tag", [])
 
     def build(index: int) -> Any:
-        instances = [i for i in call.agent.catalog.instances(namespace, name) if _tags_match(i, tags)]
+        instances = [
+            i
+            for i in call.agent.catalog.instances(namespace, name)
+            if _tags_match(i, tags) and _visible(call, namespace, i)
+        ]
         return _filtered(call, "ServiceNode", [shape.service_node(i, index) for i in instances])
 
     return await blocking(call, build)
@@ -86,13 +108,16 @@ async def catalog_node(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing node name")
+    authz = call.authorize()
     namespace = call.namespace()
 
     def build(index: int) -> Any:
         record = call.agent.catalog.node(name)
-        if record is None:
+        if record is None or not authz.allowed("node", name, "read"):
             return None
-        instances = call.agent.catalog.instances(namespace, node=name)
+        instances = [
+            i for i in call.agent.catalog.instances(namespace, node=name) if _visible(call, namespace, i)
+        ]
         return {
             "Node": shape.node(record, index),
             "Services": {i.service.id: shape.node_service(i.service, index) for i in instances},
@@ -115,6 +140,7 @@ async def health_service(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing service name")
+    call.authorize()
     namespace = call.namespace()
     passing = _passing_only(call)
     tags = call.request.rel_url.query.getall("tag", [])
@@ -123,7 +149,9 @@ async def health_service(call: Call) -> web.Response:
         instances = [
             i
             for i in call.agent.catalog.instances(namespace, name)
-            if _tags_match(i, tags) and (not passing or all(c.status == PASSING for c in i.checks))
+            if _tags_match(i, tags)
+            and _visible(call, namespace, i)
+            and (not passing or all(c.status == PASSING for c in i.checks))
         ]
         return _filtered(call, "CheckServiceNode", [shape.check_service_node(i, index) for i in instances])
 
@@ -131,13 +159,19 @@ async def health_service(call: Call) -> web.Response:
 
 
 def _checks(call: Call, keep: Callable[[Any], bool]) -> BuildResult:
+    authz = call.authorize()
     namespace = call.namespace()
+
+    def readable(node: NodeRecord, check: Check) -> bool:
+        if check.definition.service_id:
+            return authz.allowed("service", check.service_name, "read", namespace)
+        return authz.allowed("node", node.name, "read")
 
     def build(index: int) -> Any:
         checks = [
             shape.health_check(check, node.name, index)
             for node, check in call.agent.catalog.checks(namespace)
-            if keep((node, check))
+            if keep((node, check)) and readable(node, check)
         ]
         return _filtered(call, "HealthCheck", checks)
 

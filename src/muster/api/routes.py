@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from muster.api import agent_checks, agent_health, agent_info, agent_services, catalog
+from muster.api import acl, agent_checks, agent_health, agent_info, agent_services, catalog, status
 from muster.api.call import Call
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -26,6 +26,7 @@ class Route:
 
 
 GET, PUT = ("GET",), ("PUT",)
+GET_PUT_DELETE = ("GET", "PUT", "DELETE")
 GET_HEAD = ("GET", "HEAD")  # HEAD for load balancers on the health endpoints (a Muster addition)
 
 ROUTES: tuple[Route, ...] = (
@@ -48,6 +49,16 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/agent/members", GET, agent_info.agent_members),
     Route("/v1/agent/version", GET, agent_info.agent_version),
     Route("/v1/agent/reload", PUT, agent_info.agent_reload),
+    Route("/v1/agent/token/", PUT, acl.set_agent_token),
+    Route("/v1/acl/bootstrap", PUT, acl.bootstrap_acls),
+    Route("/v1/acl/policy", PUT, acl.create_policy),
+    Route("/v1/acl/policy/", GET_PUT_DELETE, acl.policy_by_id),
+    Route("/v1/acl/policy/name/", GET, acl.policy_by_name),
+    Route("/v1/acl/policies", GET, acl.list_policies),
+    Route("/v1/acl/token", PUT, acl.create_token),
+    Route("/v1/acl/token/self", GET, acl.read_self_token),
+    Route("/v1/acl/token/", GET_PUT_DELETE, acl.token_by_accessor),
+    Route("/v1/acl/tokens", GET, acl.list_tokens),
     Route("/v1/catalog/datacenters", GET, catalog.catalog_datacenters),
     Route("/v1/catalog/services", GET, catalog.catalog_services),
     Route("/v1/catalog/nodes", GET, catalog.catalog_nodes),
@@ -59,6 +70,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/health/state/", GET, catalog.health_state),
     Route("/v1/status/leader", GET_HEAD, agent_info.status_leader),
     Route("/v1/status/peers", GET_HEAD, agent_info.status_peers),
+    # Puppet's status API (trapperkeeper-status); no token needed, HEAD for load balancers.
+    Route("/status/v1/services", GET_HEAD, status.list_service_statuses),
+    Route("/status/v1/services/", GET_HEAD, status.service_status),
+    Route("/status/v1/simple", GET_HEAD, status.simple_status),
+    Route("/status/v1/simple/", GET_HEAD, status.simple_service_status),
 )
 
 

@@ -45,6 +45,8 @@ class LocalState:
         self.index = 1
         self.waiters = Waiters()
         self._list_bodies: dict[str, bytes] = {}
+        self._sorted: dict[str, list[ServiceEntry]] = {}
+        self._by_name: dict[str, dict[str, list[ServiceEntry]]] = {}
         self._listeners: list[Callable[[], None]] = []
 
     # -- reads ---------------------------------------------------------------
@@ -52,7 +54,22 @@ class LocalState:
         return self.services.get((namespace, service_id))
 
     def services_in(self, namespace: str) -> list[ServiceEntry]:
-        return [self.services[key] for key in sorted(k for k in self.services if k[0] == namespace)]
+        """A namespace's services sorted by ID; the list is shared until the next change (do not mutate)."""
+        entries = self._sorted.get(namespace)
+        if entries is None:
+            keys = sorted(k for k in self.services if k[0] == namespace)
+            entries = self._sorted[namespace] = [self.services[key] for key in keys]
+        return entries
+
+    def services_named(self, namespace: str, name: str) -> list[ServiceEntry]:
+        """Instances of one service name (the load-balancer path): an index rebuilt after a change."""
+        index = self._by_name.get(namespace)
+        if index is None:
+            index = {}
+            for entry in self.services_in(namespace):
+                index.setdefault(entry.service.name, []).append(entry)
+            self._by_name[namespace] = index
+        return index.get(name, [])
 
     def list_body(self, namespace: str) -> bytes:
         """`{"id":AgentService,...}` for a namespace, rebuilt only after a change."""
@@ -107,6 +124,8 @@ class LocalState:
         self.index += 1
         if service_id is not None:
             self._list_bodies.pop(namespace, None)
+            self._sorted.pop(namespace, None)
+            self._by_name.pop(namespace, None)
             self.waiters.notify(("service", namespace, service_id))
         self.waiters.notify(ALL_CHANGES)
         for listener in self._listeners:

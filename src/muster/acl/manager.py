@@ -88,6 +88,7 @@ class ACLManager:
         self._lock = asyncio.Lock()  # writes validate against memory, so they take turns
         self._agent_tokens: dict[str, str] = {}
         self._authorizers: dict[tuple[str, bool], Authorizer] = {}
+        self._allow_all = {False: allow_all(has_token=False), True: allow_all(has_token=True)}
         self._parsed: dict[str, PolicyRules] = {}
 
     @property
@@ -146,8 +147,8 @@ class ACLManager:
 
     def authorize(self, secret: str) -> Authorizer:
         """The Authorizer for a request's token (`call.token()`); allow-all when ACLs are disabled."""
-        if not self.enabled:
-            return allow_all(has_token=bool(secret or self.agent_token("default")))
+        if not self.enabled:  # two shared instances: this is on every request's path
+            return self._allow_all[bool(secret or self.agent_token("default"))]
         identity = self.resolve(secret)
         key = (identity.accessor_id, identity.has_token)
         authorizer = self._authorizers.get(key)

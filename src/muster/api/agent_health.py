@@ -77,9 +77,7 @@ async def health_by_name(call: Call) -> web.Response:
     authz.require("service", name, "read", namespace)  # before the lookup: 403 beats 404 (§2.7)
     code, worst = 404, ""
     infos = []
-    for entry in call.agent.state.services_in(namespace):
-        if entry.service.name != name:
-            continue
+    for entry in call.agent.state.services_named(namespace, name):
         status, info = _instance(call, entry)
         infos.append(info)
         if code == 404 or STATUS_CODES[status] > code:

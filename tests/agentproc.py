@@ -70,6 +70,8 @@ class AgentProcess:
             "0",
             "-node",
             "test-node",
+            "-drain-grace-seconds",  # no drain on SIGTERM; a test that wants one passes its own value
+            "0",
             *self.extra_args,
         ]
         if self.dev:

@@ -31,6 +31,7 @@ from muster.config import AgentConfig
 from muster.decode import decode_struct
 from muster.errors import BadRequest, ConfigError, DecodeError
 from muster.golang import quote
+from muster.metrics import AgentMetrics
 from muster.models import CRITICAL, Check, CheckDefinition, Service
 from muster.registration import (
     ServiceRegistration,
@@ -85,6 +86,7 @@ class Agent:
             datacenter=config.datacenter,
             data_dir=config.data_dir,
         )
+        self.metrics = AgentMetrics(self)  # reads the agent at scrape time; the dispatcher times requests
 
     # -- lifecycle -----------------------------------------------------------
     def _open_store(self, data_dir: Path) -> SQLiteStore:

@@ -15,6 +15,7 @@ import hcl2
 
 from muster.acl.config import ACLConfig, acl_config
 from muster.errors import ConfigError
+from muster.tls import TLSConfig, require_server_files, tls_config
 
 LOG_LEVELS = {
     "trace": logging.DEBUG,
@@ -45,8 +46,35 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_json", bool, False, "Log one JSON object per line.", "-log-json"),
     Setting("client_addr", str, "127.0.0.1", "Address the HTTP API listens on.", "-client"),
     Setting("bind_addr", str, "127.0.0.1", "Address advertised for this node (members, leader).", "-bind"),
-    Setting("ports.http", int, 8500, "HTTP API port; 0 picks a free port.", "-http-port"),
+    Setting("ports.http", int, 8500, "HTTP API port; 0 picks a free port, -1 turns it off.", "-http-port"),
     Setting("addresses.http", str, "", "Overrides client_addr for the HTTP API."),
+    Setting("ports.https", int, -1, "HTTPS API port; -1 turns it off, 0 picks a free port.", "-https-port"),
+    Setting("addresses.https", str, "", "Overrides client_addr for the HTTPS API."),
+    *(
+        Setting(
+            f"tls.{block}.{key}",
+            kind,
+            default,
+            meaning if block == "defaults" else f"Overrides tls.defaults.{key} for the HTTPS API.",
+        )
+        for block in ("defaults", "https")
+        for key, kind, default, meaning in (
+            ("ca_file", str, "", "PEM file of the CA(s) that sign client certificates."),
+            ("ca_path", str, "", "Directory of PEM CA files (each file is loaded)."),
+            ("cert_file", str, "", "PEM certificate (chain) the HTTPS API presents."),
+            ("key_file", str, "", "PEM private key of cert_file."),
+            ("verify_incoming", bool, False, "true: client certificates are required."),
+            ("verify_outgoing", bool, False, "Accepted for Consul compatibility; no effect."),
+            (
+                "client_certificates",
+                str,
+                "",
+                "required, optional or none (Puppet's need, want, none); unset: required if "
+                "verify_incoming, else none.",
+            ),
+            ("tls_min_version", str, "TLSv1_2", "TLSv1_2 or TLSv1_3; older versions are always refused."),
+        )
+    ),
     Setting(
         "enable_script_checks", bool, False, "Allow script checks from any source (a security boundary)."
     ),
@@ -71,6 +99,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("checks", list, [], "A list of check definitions."),
     Setting("status.exclude_from_rollup", list, [], "Status services shown but left out of the rollup."),
     Setting("status.cpu_metrics_interval_seconds", (int, float), 5, "Status CPU sampling period; <= 0: off."),
+    Setting(
+        "status.drain_grace_seconds",
+        (int, float),
+        5,
+        "On SIGTERM/SIGINT: seconds to keep serving with /status/v1/simple at 503 before closing.",
+        "-drain-grace-seconds",
+    ),
     Setting("acl.enabled", bool, False, "Enforce ACLs: tokens and policies, as Consul's acl.enabled."),
     Setting("acl.default_policy", str, "allow", "allow or deny: the verdict when no rule matches."),
     Setting("acl.enable_token_persistence", bool, False, "Keep /v1/agent/token changes across restarts."),
@@ -97,7 +132,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("acl_replication_token", str, "", "Deprecated: acl.tokens.replication."),
 )
 _BY_KEY = {setting.key: setting for setting in SETTINGS}
-_SECTIONS = {key.split(".")[0] for key in _BY_KEY if "." in key}
+# Every proper prefix of a dotted key is a section: `tls` and `tls.defaults` for tls.defaults.ca_file.
+_SECTIONS = {".".join(key.split(".")[:n]) for key in _BY_KEY for n in range(1, key.count(".") + 1)}
 # Consul keys Muster accepts so existing files load, and does not act on (logged at start).
 IGNORED_CONSUL_KEYS = frozenset(
     {
@@ -145,6 +181,9 @@ _OBJECT_KEYS = frozenset(
         "acl",
         "tokens",
         "status",
+        "tls",
+        "defaults",
+        "https",
     }
 )
 _OPAQUE_MAPS = frozenset({"meta", "node_meta", "header", "config", "tagged_addresses"})
@@ -175,7 +214,11 @@ class AgentConfig:
     ignored_keys: tuple[str, ...] = ()
     status_exclude_from_rollup: tuple[str, ...] = ()
     status_cpu_metrics_interval_seconds: float = 5.0
+    status_drain_grace_seconds: float = 5.0
     acl: ACLConfig = field(default_factory=ACLConfig)
+    https_port: int = -1  # -1: no HTTPS listener
+    https_addr: str = "127.0.0.1"
+    tls: TLSConfig = field(default_factory=TLSConfig)
 
 
 def default_data_dir(environ: dict[str, str]) -> Path:
@@ -228,14 +271,24 @@ def merge_file(merged: dict[str, Any], data: dict[str, Any], path: Path) -> None
         elif key in IGNORED_CONSUL_KEYS:
             merged.setdefault("_ignored", []).append(key)
         elif key in _SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f'{path}: "{key}" must be an object')
-            for sub, sub_value in value.items():
-                _check(f"{key}.{sub}", sub_value, path)
-                merged.setdefault(key, {})[sub] = sub_value
+            _merge_section(merged, key, value, path)
         else:
             _check(key, value, path)
             merged[key] = value
+
+
+def _merge_section(parent: dict[str, Any], key: str, value: Any, path: Path) -> None:
+    """Merge one section (`ports`, `tls`, `tls.defaults`, ...) key by key; nested sections recurse."""
+    if not isinstance(value, dict):
+        raise ConfigError(f'{path}: "{key}" must be an object')
+    target = parent.setdefault(key.rsplit(".", 1)[-1], {})
+    for sub, sub_value in value.items():
+        dotted = f"{key}.{sub}"
+        if dotted in _SECTIONS and dotted not in _BY_KEY:
+            _merge_section(target, dotted, sub_value, path)
+        else:
+            _check(dotted, sub_value, path)
+            target[sub] = sub_value
 
 
 def _check(key: str, value: Any, path: Path) -> None:
@@ -283,6 +336,14 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
     data_dir_value = pick("data_dir", "data_dir", None)
     data_dir = None if dev and data_dir_value is None else Path(data_dir_value or default_data_dir(env))
     http_port = flags.get("http_port")
+    https_port = flags.get("https_port")
+    https_port = https_port if https_port is not None else ports.get("https", -1)
+    client_addr = pick("client", "client_addr", None)
+    tls = tls_config(merged.get("tls", {}))
+    if https_port >= 0:
+        require_server_files(tls)
+    drain_grace = flags.get("drain_grace_seconds")
+    drain_grace = drain_grace if drain_grace is not None else status.get("drain_grace_seconds", 5)
     return AgentConfig(
         node_name=pick("node", "node_name", None) or socket.gethostname(),
         datacenter=pick("datacenter", "datacenter", "dc1"),
@@ -291,7 +352,7 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         dev=dev,
         log_level=str(pick("log_level", "log_level", "info")).lower(),
         log_json=bool(pick("log_json", "log_json", False)),
-        client_addr=pick("client", "client_addr", None) or addresses.get("http") or "127.0.0.1",
+        client_addr=client_addr or addresses.get("http") or "127.0.0.1",
         bind_addr=pick("bind", "bind_addr", "127.0.0.1"),
         http_port=http_port if http_port is not None else ports.get("http", 8500),
         enable_script_checks=merged.get("enable_script_checks", False),
@@ -307,7 +368,11 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         ignored_keys=tuple(merged.get("_ignored", ())),
         status_exclude_from_rollup=tuple(excluded),
         status_cpu_metrics_interval_seconds=float(status.get("cpu_metrics_interval_seconds", 5)),
+        status_drain_grace_seconds=max(0.0, float(drain_grace)),
         acl=acl_config(merged.get("acl", {}), merged),
+        https_port=https_port,
+        https_addr=addresses.get("https") or client_addr or "127.0.0.1",
+        tls=tls,
     )
 
 

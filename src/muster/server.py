@@ -1,21 +1,28 @@
-"""Running the agent: the HTTP server on one uvloop event loop, the startup line, signals
-(SIGTERM/SIGINT stop, SIGHUP reloads), and an orderly shutdown that wakes blocked queries first."""
+"""Running the agent: the HTTP and HTTPS listeners (one Dispatcher) on one uvloop event loop, the startup
+lines, signals (SIGTERM/SIGINT drain then stop, SIGHUP reloads), and an orderly shutdown: balancers are
+told first (`/status/v1/simple` turns 503), then blocked queries are woken, then the listeners close."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import ssl
 import sys
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from muster.agent import Agent
 from muster.api.app import Dispatcher
+from muster.config import AgentConfig
 from muster.errors import ConfigError
 from muster.store import SQLiteStore
+from muster.tls import server_context
 
 log = logging.getLogger("muster.agent")
+# Once the listeners close, requests still in flight get this long to finish.
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
@@ -23,29 +30,61 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-async def serve(agent: Agent) -> None:
-    loop = asyncio.get_running_loop()
-    if isinstance(agent.store, SQLiteStore):
-        agent.store.start(loop)
-    server = web.Server(Dispatcher(agent), handler_cancellation=True, access_log=None)
-    runner = web.ServerRunner(server, handle_signals=False)
-    await runner.setup()
-    config = agent.config
+@dataclass(frozen=True)
+class Listener:
+    name: str  # HTTP or HTTPS
+    host: str
+    port: int
+    ssl_context: ssl.SSLContext | None = None
+
+    @property
+    def scheme(self) -> str:
+        return self.name.lower()
+
+
+def plan_listeners(config: AgentConfig) -> list[Listener]:
+    """HTTP first (its line is the first one printed), then HTTPS; a port of -1 turns one off.
+
+    The TLS context is built here, before anything starts, so a bad file stops the agent at once.
+    """
+    listeners = []
+    if config.http_port >= 0:
+        listeners.append(Listener("HTTP", config.client_addr, config.http_port))
+    if config.https_port >= 0:
+        context = server_context(config.tls)
+        listeners.append(Listener("HTTPS", config.https_addr, config.https_port, context))
+    if not listeners:
+        raise ConfigError("no HTTP API listener: ports.http and ports.https are both -1")
+    return listeners
+
+
+async def _start(runner: web.ServerRunner, listener: Listener) -> str:
+    """Start one listener; return its startup line with the port it got."""
+    before = len(runner.addresses)
     site = web.TCPSite(
-        runner,
-        config.client_addr,
-        config.http_port,
-        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
-        reuse_address=True,
+        runner, listener.host, listener.port, ssl_context=listener.ssl_context, reuse_address=True
     )
     try:
         await site.start()
     except OSError as exc:
+        raise ConfigError(f"cannot listen on {listener.host}:{listener.port}: {exc.strerror}") from None
+    port = runner.addresses[before][1]
+    return f"{listener.name} API listening on {listener.scheme}://{url_host(listener.host)}:{port}\n"
+
+
+async def serve(agent: Agent) -> None:
+    listeners = plan_listeners(agent.config)
+    loop = asyncio.get_running_loop()
+    if isinstance(agent.store, SQLiteStore):
+        agent.store.start(loop)
+    server = web.Server(Dispatcher(agent), handler_cancellation=True, access_log=None)
+    runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    await runner.setup()
+    try:
+        lines = [await _start(runner, listener) for listener in listeners]
+    except ConfigError:
         await runner.cleanup()
-        raise ConfigError(
-            f"cannot listen on {config.client_addr}:{config.http_port}: {exc.strerror}"
-        ) from None
-    port = runner.addresses[0][1]
+        raise
     await agent.status.start()
     await agent.runner.start()
     reaper = asyncio.create_task(agent.check_ops.reap_forever())
@@ -54,13 +93,14 @@ async def serve(agent: Agent) -> None:
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, _reload, agent)
     agent.status.mark_running()  # before the address is printed: tests and balancers see `running`
-    sys.stdout.write(f"HTTP API listening on http://{url_host(config.client_addr)}:{port}\n")
+    sys.stdout.write("".join(lines))
     sys.stdout.flush()
     try:
         await stop.wait()
+        await drain(agent, stop)
     finally:
+        agent.status.mark_stopping()
         log.info("shutting down: waking blocked queries, finishing requests in flight")
-        agent.status.mark_stopping()  # http-api reports `stopping`: /status/v1/simple turns 503
         agent.state.waiters.close()
         reaper.cancel()
         await agent.runner.stop()
@@ -68,6 +108,20 @@ async def serve(agent: Agent) -> None:
         await agent.status.stop()
         agent.close()
         log.info("stopped")
+
+
+async def drain(agent: Agent, stop: asyncio.Event) -> None:
+    """Report `stopping` at once, so `/status/v1/simple` turns 503 and balancers take the agent out,
+    and keep serving every request normally for the grace period; a second signal ends it early."""
+    agent.status.mark_stopping()
+    grace = agent.config.status_drain_grace_seconds
+    if grace <= 0:
+        return
+    log.info("draining: /status/v1/simple answers 503, serving %.3g s more (signal again to stop now)", grace)
+    stop.clear()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(grace):
+            await stop.wait()
 
 
 def _reload(agent: Agent) -> None:

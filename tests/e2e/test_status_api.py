@@ -53,6 +53,7 @@ NOT_UNDER_V1 = "Invalid URL path: if attempting to use the HTTP API, ensure the 
 LAUNCHER = """
 import asyncio, importlib, time
 cli = importlib.import_module("muster.cli.agent")  # the package re-exports the command as `agent`
+agent_module = importlib.import_module("muster.agent")  # `muster agent` imports Agent from here when run
 
 def slow_thread(level):
     time.sleep(3)
@@ -65,7 +66,7 @@ async def slow_async(level):
 def broken(level):
     raise RuntimeError("don't")
 
-class WithTestCallbacks(cli.Agent):
+class WithTestCallbacks(agent_module.Agent):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.status.register_status("slow-thread", "1.0.0", 1, slow_thread)
@@ -73,7 +74,7 @@ class WithTestCallbacks(cli.Agent):
         self.status.register_status("broken", "1.0.0", 1, broken)
         self.status.register_status("malformed", "1.0.0", 1, lambda level: "baz", inline=True)
 
-cli.Agent = WithTestCallbacks
+agent_module.Agent = WithTestCallbacks
 cli.agent()
 """
 EXTRA = ["broken", "malformed", "slow-async", "slow-thread"]

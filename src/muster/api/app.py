@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import time
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -78,6 +79,7 @@ class Dispatcher:
         counts = self.agent.requests_by_route
         counts[route.path] = counts.get(route.path, 0) + 1
         method = request.method
+        started = time.perf_counter()
         try:
             if method == "OPTIONS":
                 response: web.StreamResponse = render.empty_ok()
@@ -94,6 +96,8 @@ class Dispatcher:
         except Exception:
             log.exception("%s %s failed", method, path)
             response = render.internal_error()
+        finally:  # plain numbers per route and method; /v1/agent/metrics exports them when scraped
+            self.agent.metrics.http.observe(route.path, method, time.perf_counter() - started)
         if self.agent.acl.default_policy != "allow" and not response.prepared:
             response.headers["X-Consul-Default-ACL-Policy"] = self.agent.acl.default_policy
         return response

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from muster.api import acl, agent_checks, agent_health, agent_info, agent_services, catalog, status
+from muster.api import acl, agent_checks, agent_health, agent_info, agent_services, catalog, metrics, status
 from muster.api.call import Call
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -49,6 +49,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/agent/members", GET, agent_info.agent_members),
     Route("/v1/agent/version", GET, agent_info.agent_version),
     Route("/v1/agent/reload", PUT, agent_info.agent_reload),
+    Route("/v1/agent/metrics", GET, metrics.agent_metrics),
     Route("/v1/agent/token/", PUT, acl.set_agent_token),
     Route("/v1/acl/bootstrap", PUT, acl.bootstrap_acls),
     Route("/v1/acl/policy", PUT, acl.create_policy),

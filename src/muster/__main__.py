@@ -2,4 +2,4 @@
 
 from muster.cli import main
 
-main()
+main(prog_name="muster")

@@ -11,12 +11,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import uvloop
 
 from muster import config as config_mod
-from muster.agent import Agent
 from muster.errors import ConfigError, StoreError
-from muster.server import serve
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -62,10 +59,18 @@ def _option(name: str, *dest: str, **kwargs: Any) -> Callable[[FC], FC]:
 @_option("bind", help="Address advertised for this node.")
 @_option("client", help="Address the HTTP API listens on (default 127.0.0.1).")
 @_option("http-port", "http_port", type=int, help="HTTP API port (default 8500; 0 picks a free one).")
+@_option("https-port", "https_port", type=int, help="HTTPS API port (default -1: off; 0 picks a free one).")
+@_option("drain-grace-seconds", "drain_grace_seconds", type=float, help="Seconds to drain on SIGTERM (5).")
 @_option("log-level", "log_level", help="trace, debug, info, warn or error.")
 @_option("log-json", "log_json", is_flag=True, default=None, help="Log JSON lines.")
 def agent(**flags: Any) -> None:
     """Run the Muster agent."""
+    # Imported here so that the other commands start fast (they never run an agent).
+    import uvloop
+
+    from muster.agent import Agent
+    from muster.server import serve
+
     try:
         config = config_mod.load(flags)
         setup_logging(config.log_level, config.log_json)

@@ -47,6 +47,8 @@ class LocalState:
         self._list_bodies: dict[str, bytes] = {}
         self._sorted: dict[str, list[ServiceEntry]] = {}
         self._by_name: dict[str, dict[str, list[ServiceEntry]]] = {}
+        # (namespace, owning service ID or "" for node checks) -> check ID -> check
+        self._by_owner: dict[Key, dict[str, Check]] = {}
         self._listeners: list[Callable[[], None]] = []
 
     # -- reads ---------------------------------------------------------------
@@ -80,14 +82,11 @@ class LocalState:
         return body
 
     def checks_of(self, namespace: str, service_id: str) -> list[Check]:
-        return [
-            check
-            for (ns, _), check in self.checks.items()
-            if ns == namespace and check.definition.service_id == service_id
-        ]
+        """A service's checks, from an index: health answers must not scan every check."""
+        return list(self._by_owner.get((namespace, service_id), {}).values())
 
-    def node_checks(self) -> list[Check]:
-        return [check for check in self.checks.values() if not check.definition.service_id]
+    def node_checks_in(self, namespace: str) -> list[Check]:
+        return list(self._by_owner.get((namespace, ""), {}).values())
 
     def checks_in(self, namespace: str) -> Iterator[Check]:
         return (check for (ns, _), check in self.checks.items() if ns == namespace)
@@ -106,12 +105,29 @@ class LocalState:
 
     def put_check(self, check: Check) -> None:
         definition = check.definition
-        self.checks[(definition.namespace, definition.check_id)] = check
+        key = (definition.namespace, definition.check_id)
+        previous = self.checks.get(key)
+        if previous is not None:
+            self._unindex(previous)
+        self.checks[key] = check
+        owner = (definition.namespace, definition.service_id)
+        self._by_owner.setdefault(owner, {})[definition.check_id] = check
         self._changed(definition.namespace, None)
 
     def remove_check(self, namespace: str, check_id: str) -> None:
-        if self.checks.pop((namespace, check_id), None) is not None:
+        check = self.checks.pop((namespace, check_id), None)
+        if check is not None:
+            self._unindex(check)
             self._changed(namespace, None)
+
+    def _unindex(self, check: Check) -> None:
+        definition = check.definition
+        owner = (definition.namespace, definition.service_id)
+        checks = self._by_owner.get(owner)
+        if checks is not None:
+            checks.pop(definition.check_id, None)
+            if not checks:
+                del self._by_owner[owner]
 
     def check_changed(self, check: Check) -> None:
         """A check's status or output changed in place."""

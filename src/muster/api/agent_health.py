@@ -11,7 +11,7 @@ from muster.api import render
 from muster.api.call import Call
 from muster.errors import BadRequest
 from muster.golang import encode_json
-from muster.models import CRITICAL, MAINTENANCE, PASSING, WARNING, aggregate_status, health_check
+from muster.models import CRITICAL, MAINTENANCE, PASSING, WARNING, Check, aggregate_status, health_check
 from muster.state import ServiceEntry
 
 STATUS_CODES = {PASSING: 200, WARNING: 429, CRITICAL: 503, MAINTENANCE: 503}
@@ -24,20 +24,21 @@ def _wants_text(call: Call) -> bool:
     return call.query.get("format", "") == "text"
 
 
-def _instance(call: Call, entry: ServiceEntry) -> tuple[str, dict[str, Any]]:
+def _instance(call: Call, entry: ServiceEntry) -> tuple[str, list[Check]]:
+    """An instance's aggregate over its own checks and every node-level check (§2.7)."""
     state = call.agent.state
     service = entry.service
-    checks = state.checks_of(service.namespace, service.id) + [
-        c for c in state.node_checks() if c.definition.namespace == service.namespace
-    ]
-    status = aggregate_status(checks)
+    checks = state.checks_of(service.namespace, service.id) + state.node_checks_in(service.namespace)
+    return aggregate_status(checks), checks
+
+
+def _info(call: Call, entry: ServiceEntry, status: str, checks: list[Check]) -> dict[str, Any]:
     node = call.agent.config.node_name
-    info = {
+    return {
         "AggregatedStatus": status,
         "Service": entry.wire,
         "Checks": [health_check(c, node) for c in checks],
     }
-    return status, info
 
 
 def _respond(call: Call, status_code: int, reason: str, text_body: str, json_body: Any) -> web.Response:
@@ -64,7 +65,8 @@ async def health_by_id(call: Call) -> web.Response:
             call, 404, reason, reason, {"AggregatedStatus": CRITICAL, "Service": None, "Checks": None}
         )
     authz.require("service", entry.service.name, "read", namespace)
-    status, info = _instance(call, entry)
+    status, checks = _instance(call, entry)
+    info = None if _wants_text(call) else _info(call, entry, status, checks)  # text needs only the word
     return _respond(call, STATUS_CODES[status], status, status, info)
 
 
@@ -76,10 +78,11 @@ async def health_by_name(call: Call) -> web.Response:
     namespace = call.namespace()
     authz.require("service", name, "read", namespace)  # before the lookup: 403 beats 404 (§2.7)
     code, worst = 404, ""
-    infos = []
+    text = _wants_text(call)
+    infos: list[dict[str, Any] | None] = []
     for entry in call.agent.state.services_named(namespace, name):
-        status, info = _instance(call, entry)
-        infos.append(info)
+        status, checks = _instance(call, entry)
+        infos.append(None if text else _info(call, entry, status, checks))
         if code == 404 or STATUS_CODES[status] > code:
             code, worst = STATUS_CODES[status], status
     if not infos:

@@ -71,7 +71,7 @@ class LocalCatalog:
         return services
 
     def _node_checks(self, namespace: str) -> list[Check]:
-        checks = [c for c in self.agent.state.node_checks() if c.definition.namespace == namespace]
+        checks = self.agent.state.node_checks_in(namespace)
         return [self.serf_check, *checks] if namespace == DEFAULT_NAMESPACE else checks
 
     def services(self, namespace: str) -> dict[str, list[str]]:

@@ -19,8 +19,7 @@ def evaluate_alias(state: LocalState, definition: CheckDefinition) -> CheckResul
         return CheckResult(CRITICAL, f"Service {target} could not be found on node {node}")
     relevant = [
         check
-        for check in (state.checks_of(namespace, target) if target else [])
-        + [c for c in state.node_checks() if c.definition.namespace == namespace]
+        for check in (state.checks_of(namespace, target) if target else []) + state.node_checks_in(namespace)
         if check.definition.check_id != definition.check_id
     ]
     if not relevant:

@@ -238,11 +238,10 @@ def content_hash(service: Service) -> str:
     return ch.format_hash(ch.hash_struct("AgentService", fields))
 
 
-def agent_check(check: Check, node: str) -> dict[str, Any]:
-    """A HealthCheck as `/v1/agent/checks` shows it (§2.12)."""
+def _check_head(check: Check, node: str, service_tags: list[str] | None) -> dict[str, Any]:
+    """The keys every HealthCheck shape starts with, in Consul's order."""
     definition = check.definition
-    show = format_duration if definition.show_zero_durations else format_optional_duration
-    out: dict[str, Any] = {
+    return {
         "Node": node,
         "CheckID": definition.check_id,
         "Name": definition.name,
@@ -251,13 +250,20 @@ def agent_check(check: Check, node: str) -> dict[str, Any]:
         "Output": check.output,
         "ServiceID": definition.service_id,
         "ServiceName": check.service_name,
-        "ServiceTags": check.service_tags or [],
-        "Type": definition.type,
-        "Interval": show(definition.interval),
-        "Timeout": show(definition.timeout),
-        "ExposedPort": 0,
-        "Definition": {},
+        "ServiceTags": service_tags,
     }
+
+
+def agent_check(check: Check, node: str) -> dict[str, Any]:
+    """A HealthCheck as `/v1/agent/checks` shows it (§2.12)."""
+    definition = check.definition
+    show = format_duration if definition.show_zero_durations else format_optional_duration
+    out = _check_head(check, node, check.service_tags or [])
+    out["Type"] = definition.type
+    out["Interval"] = show(definition.interval)
+    out["Timeout"] = show(definition.timeout)
+    out["ExposedPort"] = 0
+    out["Definition"] = {}
     if definition.namespace != DEFAULT_NAMESPACE:
         out["Namespace"] = definition.namespace
     out["CreateIndex"] = 0
@@ -287,18 +293,8 @@ _ZERO_DEFINITION: dict[str, Any] = {
 def health_check(check: Check, node: str) -> dict[str, Any]:
     """The api.HealthCheck shape inside the agent health endpoints (§2.13): Type is always ""."""
     definition = check.definition
-    out: dict[str, Any] = {
-        "Node": node,
-        "CheckID": definition.check_id,
-        "Name": definition.name,
-        "Status": check.status,
-        "Notes": definition.notes,
-        "Output": check.output,
-        "ServiceID": definition.service_id,
-        "ServiceName": check.service_name,
-        "ServiceTags": check.service_tags,
-        "Type": "",
-    }
+    out = _check_head(check, node, check.service_tags)
+    out["Type"] = ""
     if definition.namespace != DEFAULT_NAMESPACE:
         out["Namespace"] = definition.namespace
     out["ExposedPort"] = 0

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ def bootstrap(client: AgentClient, output_format: str) -> None:
 def read_rules(value: str) -> str:
     """Consul's -rules: the text itself, `@FILE` to read a file, or `-` for standard input."""
     if value == "-":
-        return click.get_text_stream("stdin").read()
+        return sys.stdin.read()
     if value.startswith("@"):
         path = Path(value[1:])
         try:

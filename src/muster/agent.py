@@ -73,6 +73,7 @@ class Agent:
         # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
         self.requests_by_route: dict[str, int] = {}
         self.status = StatusRegistry(exclude_from_rollup=config.status_exclude_from_rollup)
+        self.status.change_marker = self._status_marker
         register_subsystems(
             self.status,
             self,
@@ -176,6 +177,11 @@ class Agent:
                 raise ConfigError(f"{file}: invalid check definition: {exc.text}") from None
             definitions.append(definition)
         return definitions
+
+    def _status_marker(self) -> tuple[int, int, int]:
+        """Moves whenever a subsystem's status could: any change, any store write or failure."""
+        stats = self.store.stats
+        return (self.state.index, stats.commits, stats.errors)
 
     def output_cap(self, definition: CheckDefinition) -> int:
         return output_cap(definition, self.config.check_output_max_size)

@@ -76,8 +76,13 @@ async def _list_services(call: Call) -> Outcome:
     timeout = parse_timeout(call.query)
     results = await registry.call_latest(level, timeout)
     _, all_running = registry.rollup(results)
+    rendered = registry.rendered.get(level)
+    if rendered is not None and rendered[0] is results:  # the same cached rollup: the same bytes
+        return (200 if all_running else 503), rendered[1]
     entries = [_encode(reg.name) + b":" + service_status_json(reg, level, result) for reg, result in results]
-    return (200 if all_running else 503), b"{" + b",".join(entries) + b"}"
+    body = b"{" + b",".join(entries) + b"}"
+    registry.rendered[level] = (results, body)
+    return (200 if all_running else 503), body
 
 
 async def _one_service(call: Call) -> Outcome:

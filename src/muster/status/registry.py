@@ -9,6 +9,7 @@ import contextlib
 import inspect
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ StatusCallback = Callable[[Level], Any]
 
 SERVICE_INFO_NOT_FOUND = "service-info-not-found"
 STATUS_VERSION_NOT_FOUND = "service-status-version-not-found"
+
+
+CRITICAL_CACHE_SECONDS = 0.05
 
 
 class StatusError(Exception):
@@ -87,6 +91,13 @@ class StatusRegistry:
         # instead of starting another, so a balancer polling every second cannot exhaust the pool.
         self._stuck: dict[tuple[str, int], asyncio.Future[Any]] = {}
         self._background: list[Background] = []
+        # (expires, change marker, results) of the last default critical-level rollup: load balancers
+        # poll it hard. The owner sets `change_marker` to something that moves whenever a subsystem's
+        # state could (the agent's change index, store errors), so the cache never hides a change.
+        self.change_marker: Callable[[], object] = lambda: None
+        self._critical: tuple[float, object, list[tuple[Registration, CallbackResult]]] | None = None
+        # The HTTP layer's encoding of a rollup, reused while `call_latest` returns the same list.
+        self.rendered: dict[Level, tuple[object, bytes]] = {}
 
     # -- lifecycle ---------------------------------------------------------------
     @property
@@ -96,10 +107,12 @@ class StatusRegistry:
 
     def mark_running(self) -> None:
         self._phase = State.RUNNING
+        self._critical = None
 
     def mark_stopping(self) -> None:
         self._phase = State.STOPPING
         self.draining = True
+        self._critical = None  # a drain must show at once, not after the cache expires
 
     def add_background(self, work: Background) -> None:
         self._background.append(work)
@@ -142,6 +155,7 @@ class StatusRegistry:
             self._latest = tuple(
                 self._services[each][max(self._services[each])] for each in sorted(self._services)
             )
+            self._critical = None
         log.info("Registering status callback function for service '%s', version %s", name, service_version)
 
     def names(self) -> list[str]:
@@ -189,7 +203,25 @@ class StatusRegistry:
         return started if isinstance(started, CallbackResult) else await started
 
     async def call_latest(self, level: Level, limit: int | None) -> list[tuple[Registration, CallbackResult]]:
-        """Every service's latest callback, all concurrently against one deadline (§7 trap 14)."""
+        """Every service's latest callback, all concurrently against one deadline (§7 trap 14).
+
+        The default critical-level rollup is reused for at most CRITICAL_CACHE_SECONDS while nothing
+        changed: at balancer polling rates that keeps `/status/v1/simple` as cheap as the agent's list.
+        """
+        cacheable = level is Level.CRITICAL and limit is None
+        now = time.monotonic()
+        marker = self.change_marker() if cacheable else None
+        cached = self._critical
+        if cacheable and cached is not None and cached[0] > now and cached[1] == marker and not self.draining:
+            return cached[2]
+        results = await self._call_latest(level, limit)
+        if cacheable:
+            self._critical = (now + CRITICAL_CACHE_SECONDS, marker, results)
+        return results
+
+    async def _call_latest(
+        self, level: Level, limit: int | None
+    ) -> list[tuple[Registration, CallbackResult]]:
         seconds = _seconds(level, limit)
         registrations = self.latest()
         started = [self._begin(registration, level, seconds) for registration in registrations]

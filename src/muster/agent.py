@@ -24,20 +24,17 @@ from muster.checks.definition import (
     SCRIPTS_DISABLED_LOCAL,
     SCRIPTS_DISABLED_REMOTE,
     needs_scripts,
-    validate_check,
 )
 from muster.checks.runner import CheckRunner
 from muster.config import AgentConfig
 from muster.decode import decode_struct
-from muster.errors import BadRequest, ConfigError, DecodeError
-from muster.golang import quote
+from muster.errors import BadRequest, ConfigError, DecodeError, MusterError
 from muster.metrics import AgentMetrics
 from muster.models import CRITICAL, Check, CheckDefinition, Service
 from muster.registration import (
     ServiceRegistration,
     build_registration,
     build_sidecar,
-    definition_for_register,
     unknown_service,
     validate_tagged_addresses,
 )
@@ -159,21 +156,14 @@ class Agent:
                 fields = decode_struct(config_mod.config_keys_to_api(raw), CHECK_DEFINITION)
                 if not fields.get("Name"):
                     raise BadRequest("Missing check name")
-                validate_check(fields, embedded=False)
-                definition = definition_for_register(
+                definition = self.check_ops.prepare_check(
                     fields,
                     namespace=fields.get("Namespace") or "default",
                     token=fields.get("Token", ""),
                     source="local",
                 )
-                if (
-                    definition.service_id
-                    and self.state.service(definition.namespace, definition.service_id) is None
-                ):
-                    raise BadRequest(f"ServiceID {quote(definition.service_id)} does not exist")
-                if needs_scripts(definition) and not self.scripts_allowed("local"):
-                    raise BadRequest(SCRIPTS_DISABLED_LOCAL)
-            except (DecodeError, BadRequest) as exc:
+                self.check_ops.check_scripts(definition)
+            except MusterError as exc:  # DecodeError, BadRequest, NotFound: each names what is wrong
                 raise ConfigError(f"{file}: invalid check definition: {exc.text}") from None
             definitions.append(definition)
         return definitions

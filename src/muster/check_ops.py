@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from muster.checks.base import ttl_output
-from muster.checks.definition import SCRIPTS_DISABLED_REMOTE, needs_scripts, validate_check
+from muster.checks.definition import (
+    SCRIPTS_DISABLED_LOCAL,
+    SCRIPTS_DISABLED_REMOTE,
+    needs_scripts,
+    validate_check,
+)
 from muster.errors import BadRequest, NotFound
 from muster.golang import quote
 from muster.models import (
@@ -109,18 +114,22 @@ class CheckOps:
         return stale
 
     # -- /v1/agent/check/register and deregister ----------------------------------------
-    def prepare_check(self, fields: dict[str, Any], *, namespace: str, token: str) -> CheckDefinition:
+    def prepare_check(
+        self, fields: dict[str, Any], *, namespace: str, token: str, source: str = "remote"
+    ) -> CheckDefinition:
         """Steps 7-8 of §2.9 (the caller did 1-6): check type validation, then the service exists."""
         validate_check(fields, embedded=False)
-        definition = definition_for_register(fields, namespace=namespace, token=token, source="remote")
+        definition = definition_for_register(fields, namespace=namespace, token=token, source=source)
         if definition.service_id and self.agent.state.service(namespace, definition.service_id) is None:
             raise NotFound(f"ServiceID {quote(definition.service_id)} does not exist")
         return definition
 
     def check_scripts(self, definition: CheckDefinition) -> None:
         """Step 10 of §2.9: Consul answers 500 here; a client's mistake, so Muster answers 400."""
-        if needs_scripts(definition) and not self.agent.scripts_allowed("remote"):
-            raise BadRequest(SCRIPTS_DISABLED_REMOTE)
+        if needs_scripts(definition) and not self.agent.scripts_allowed(definition.source):
+            raise BadRequest(
+                SCRIPTS_DISABLED_REMOTE if definition.source == "remote" else SCRIPTS_DISABLED_LOCAL
+            )
 
     async def register_check(self, definition: CheckDefinition) -> None:
         key = (definition.namespace, definition.check_id)

@@ -14,8 +14,12 @@ from typing import Any
 import hcl2
 
 from muster.acl.config import ACLConfig, acl_config
+from muster.catalog.config import CatalogConfig, catalog_config
+from muster.dns.config import DNSConfig, dns_config
 from muster.errors import ConfigError
+from muster.settings import BY_KEY, IGNORED_CONSUL_KEYS, SECTIONS
 from muster.tls import TLSConfig, require_server_files, tls_config
+from muster.ui import UIConfig, ui_config
 
 LOG_LEVELS = {
     "trace": logging.DEBUG,
@@ -28,132 +32,6 @@ LOG_LEVELS = {
 }
 
 
-@dataclass(frozen=True)
-class Setting:
-    key: str  # dotted config-file key
-    kind: type | tuple[type, ...]
-    default: Any
-    help: str
-    flag: str = ""
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("node_name", str, "<hostname>", "This agent's node name.", "-node"),
-    Setting("datacenter", str, "dc1", "The datacenter this agent belongs to.", "-datacenter"),
-    Setting("primary_datacenter", str, "", "Accepted for Consul compatibility; reported in /v1/agent/self."),
-    Setting("data_dir", str, "$XDG_DATA_HOME/muster", "Where the embedded SQLite store lives.", "-data-dir"),
-    Setting("log_level", str, "info", "trace, debug, info, warn or error.", "-log-level"),
-    Setting("log_json", bool, False, "Log one JSON object per line.", "-log-json"),
-    Setting("client_addr", str, "127.0.0.1", "Address the HTTP API listens on.", "-client"),
-    Setting("bind_addr", str, "127.0.0.1", "Address advertised for this node (members, leader).", "-bind"),
-    Setting("ports.http", int, 8500, "HTTP API port; 0 picks a free port, -1 turns it off.", "-http-port"),
-    Setting("addresses.http", str, "", "Overrides client_addr for the HTTP API."),
-    Setting("ports.https", int, -1, "HTTPS API port; -1 turns it off, 0 picks a free port.", "-https-port"),
-    Setting("addresses.https", str, "", "Overrides client_addr for the HTTPS API."),
-    *(
-        Setting(
-            f"tls.{block}.{key}",
-            kind,
-            default,
-            meaning if block == "defaults" else f"Overrides tls.defaults.{key} for the HTTPS API.",
-        )
-        for block in ("defaults", "https")
-        for key, kind, default, meaning in (
-            ("ca_file", str, "", "PEM file of the CA(s) that sign client certificates."),
-            ("ca_path", str, "", "Directory of PEM CA files (each file is loaded)."),
-            ("cert_file", str, "", "PEM certificate (chain) the HTTPS API presents."),
-            ("key_file", str, "", "PEM private key of cert_file."),
-            ("verify_incoming", bool, False, "true: client certificates are required."),
-            ("verify_outgoing", bool, False, "Accepted for Consul compatibility; no effect."),
-            (
-                "client_certificates",
-                str,
-                "",
-                "required, optional or none (Puppet's need, want, none); unset: required if "
-                "verify_incoming, else none.",
-            ),
-            ("tls_min_version", str, "TLSv1_2", "TLSv1_2 or TLSv1_3; older versions are always refused."),
-        )
-    ),
-    Setting(
-        "enable_script_checks", bool, False, "Allow script checks from any source (a security boundary)."
-    ),
-    Setting("enable_local_script_checks", bool, False, "Allow script checks from config files only."),
-    Setting("check_output_max_size", int, 4096, "Largest check output kept, in bytes."),
-    Setting(
-        "check_reap_interval", (int, float), 30, "Seconds between reaper passes (Consul's internal default)."
-    ),
-    Setting(
-        "check_deregister_interval_min",
-        (int, float),
-        60,
-        "Smallest DeregisterCriticalServiceAfter honoured, in seconds.",
-    ),
-    Setting("node_meta", dict, {}, "Node metadata, shown in /v1/agent/self Meta."),
-    Setting(
-        "server", bool, True, "Accepted for Consul compatibility: every Muster agent answers as a server."
-    ),
-    Setting("service", dict, None, "One service definition (Consul's format); repeatable."),
-    Setting("services", list, [], "A list of service definitions."),
-    Setting("check", dict, None, "One check definition (Consul's format); repeatable."),
-    Setting("checks", list, [], "A list of check definitions."),
-    Setting("status.exclude_from_rollup", list, [], "Status services shown but left out of the rollup."),
-    Setting("status.cpu_metrics_interval_seconds", (int, float), 5, "Status CPU sampling period; <= 0: off."),
-    Setting(
-        "status.drain_grace_seconds",
-        (int, float),
-        5,
-        "On SIGTERM/SIGINT: seconds to keep serving with /status/v1/simple at 503 before closing.",
-        "-drain-grace-seconds",
-    ),
-    Setting("acl.enabled", bool, False, "Enforce ACLs: tokens and policies, as Consul's acl.enabled."),
-    Setting("acl.default_policy", str, "allow", "allow or deny: the verdict when no rule matches."),
-    Setting("acl.enable_token_persistence", bool, False, "Keep /v1/agent/token changes across restarts."),
-    Setting(
-        "acl.tokens",
-        dict,
-        {},
-        "initial_management (or master), agent_recovery (or agent_master), default, agent, replication, "
-        "config_file_service_registration, dns.",
-    ),
-    Setting("acl.down_policy", str, "extend-cache", "Accepted for Consul compatibility; no effect."),
-    Setting("acl.token_ttl", str, "30s", "Accepted for Consul compatibility; no effect."),
-    Setting("acl.policy_ttl", str, "30s", "Accepted for Consul compatibility; no effect."),
-    Setting("acl.role_ttl", str, "30s", "Accepted for Consul compatibility; no effect."),
-    Setting("acl.enable_key_list_policy", bool, False, "Accepted for Consul compatibility; no effect."),
-    Setting("acl.enable_token_replication", bool, False, "Accepted for Consul compatibility; no effect."),
-    Setting("acl_datacenter", str, "", "Deprecated: a non-empty value enables ACLs (use acl.enabled)."),
-    Setting("acl_default_policy", str, "allow", "Deprecated: acl.default_policy."),
-    Setting("acl_down_policy", str, "extend-cache", "Deprecated: acl.down_policy."),
-    Setting("acl_master_token", str, "", "Deprecated: acl.tokens.initial_management."),
-    Setting("acl_token", str, "", "Deprecated: acl.tokens.default."),
-    Setting("acl_agent_token", str, "", "Deprecated: acl.tokens.agent."),
-    Setting("acl_agent_master_token", str, "", "Deprecated: acl.tokens.agent_recovery."),
-    Setting("acl_replication_token", str, "", "Deprecated: acl.tokens.replication."),
-)
-_BY_KEY = {setting.key: setting for setting in SETTINGS}
-# Every proper prefix of a dotted key is a section: `tls` and `tls.defaults` for tls.defaults.ca_file.
-_SECTIONS = {".".join(key.split(".")[:n]) for key in _BY_KEY for n in range(1, key.count(".") + 1)}
-# Consul keys Muster accepts so existing files load, and does not act on (logged at start).
-IGNORED_CONSUL_KEYS = frozenset(
-    {
-        "bootstrap",
-        "bootstrap_expect",
-        "retry_join",
-        "encrypt",
-        "leave_on_terminate",
-        "skip_leave_on_interrupt",
-        "disable_update_check",
-        "rejoin_after_leave",
-        "telemetry",
-        "performance",
-        "raft_protocol",
-        "advertise_addr",
-        "start_join",
-        "disable_remote_exec",
-        "enable_debug",
-    }
-)
 _LIST_ALIASES = {"service": "services", "check": "checks"}
 # HCL blocks arrive as lists of objects; these keys are single objects at any depth.
 _OBJECT_KEYS = frozenset(
@@ -184,6 +62,12 @@ _OBJECT_KEYS = frozenset(
         "tls",
         "defaults",
         "https",
+        "dns_config",
+        "soa",
+        "service_ttl",
+        "ui_config",
+        "catalog",
+        "etcd",
     }
 )
 _OPAQUE_MAPS = frozenset({"meta", "node_meta", "header", "config", "tagged_addresses"})
@@ -219,6 +103,9 @@ class AgentConfig:
     https_port: int = -1  # -1: no HTTPS listener
     https_addr: str = "127.0.0.1"
     tls: TLSConfig = field(default_factory=TLSConfig)
+    dns: DNSConfig = field(default_factory=DNSConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
 
 
 def default_data_dir(environ: dict[str, str]) -> Path:
@@ -270,7 +157,7 @@ def merge_file(merged: dict[str, Any], data: dict[str, Any], path: Path) -> None
             merged.setdefault(list_key, []).extend((str(path), item) for item in _as_list(value))
         elif key in IGNORED_CONSUL_KEYS:
             merged.setdefault("_ignored", []).append(key)
-        elif key in _SECTIONS:
+        elif key in SECTIONS:
             _merge_section(merged, key, value, path)
         else:
             _check(key, value, path)
@@ -284,7 +171,7 @@ def _merge_section(parent: dict[str, Any], key: str, value: Any, path: Path) -> 
     target = parent.setdefault(key.rsplit(".", 1)[-1], {})
     for sub, sub_value in value.items():
         dotted = f"{key}.{sub}"
-        if dotted in _SECTIONS and dotted not in _BY_KEY:
+        if dotted in SECTIONS and dotted not in BY_KEY:
             _merge_section(target, dotted, sub_value, path)
         else:
             _check(dotted, sub_value, path)
@@ -292,7 +179,7 @@ def _merge_section(parent: dict[str, Any], key: str, value: Any, path: Path) -> 
 
 
 def _check(key: str, value: Any, path: Path) -> None:
-    setting = _BY_KEY.get(key)
+    setting = BY_KEY.get(key)
     if setting is None:
         raise ConfigError(f'{path}: unknown configuration key "{key}"')
     expected = setting.kind
@@ -373,6 +260,9 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         https_port=https_port,
         https_addr=addresses.get("https") or client_addr or "127.0.0.1",
         tls=tls,
+        dns=dns_config(merged, flags, client_addr or "127.0.0.1"),
+        ui=ui_config(merged, flags, dev),
+        catalog=catalog_config(merged, flags),
     )
 
 
@@ -401,13 +291,3 @@ def config_keys_to_api(value: Any, *, check: bool = False) -> Any:
         nested_check = lowered in ("check", "checks")
         out[name] = config_keys_to_api(item, check=nested_check)
     return out
-
-
-def settings_markdown() -> str:
-    """The configuration reference (docs/configuration.md is this text)."""
-    lines = ["| key | flag | default | meaning |", "|---|---|---|---|"]
-    for setting in SETTINGS:
-        default = json.dumps(setting.default) if not isinstance(setting.default, str) else setting.default
-        flag = f"`{setting.flag}`" if setting.flag else ""
-        lines.append(f"| `{setting.key}` | {flag} | `{default}` | {setting.help} |")
-    return "\n".join(lines) + "\n"

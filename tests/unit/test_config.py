@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from muster import config
+from muster import config, settings
 from muster.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,4 +81,4 @@ def test_dev_mode_has_no_data_dir_and_default_dir_follows_xdg(tmp_path: Path) ->
 
 def test_configuration_doc_lists_every_setting() -> None:
     # scripts/gen-config-doc regenerates the table after a change to SETTINGS.
-    assert config.settings_markdown() in (ROOT / "docs" / "configuration.md").read_text()
+    assert settings.settings_markdown() in (ROOT / "docs" / "configuration.md").read_text()

@@ -12,7 +12,7 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import effective_wait
-from muster.catalog import Instance, NodeRecord
+from muster.catalog import Instance, NodeRecord, Scope
 from muster.catalog import shapes as shape
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool
@@ -21,8 +21,9 @@ from muster.models import CHECK_STATUSES, PASSING, Check
 BuildResult = Callable[[int], Any]
 
 
-async def blocking(call: Call, build: BuildResult) -> web.Response:
-    """Validate the query options, block while the index is not past `?index=`, answer with headers."""
+async def blocking(call: Call, build: BuildResult, service: str | None = None) -> web.Response:
+    """Validate the query options, open the catalog view the query reads (one service's, or the whole
+    namespace's), block while its index is not past `?index=`, answer with Consul's headers."""
     wait_ns = call.wait_nanos()
     index = call.index()
     query = call.query
@@ -31,13 +32,16 @@ async def blocking(call: Call, build: BuildResult) -> web.Response:
     if "cached" in query and "consistent" in query:
         raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
     catalog = call.agent.catalog
+    scope = Scope(call.namespace(), service)
+    await catalog.open(scope, consistent="consistent" in query)
     if index > 0:
-        await catalog.wait_for_change(index, effective_wait(wait_ns))
-    current = max(1, catalog.index())
+        await catalog.wait_for_change(scope, index, effective_wait(wait_ns))
+    current = max(1, catalog.index(scope))
     response = render.json_bytes(encode_json(build(current)), pretty=call.pretty, dev=call.agent.config.dev)
+    contact = catalog.contact()
     response.headers["X-Consul-Index"] = str(current)
-    response.headers["X-Consul-KnownLeader"] = "true"
-    response.headers["X-Consul-LastContact"] = "0"
+    response.headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
+    response.headers["X-Consul-LastContact"] = str(contact.last_contact_ms)
     return response
 
 
@@ -101,7 +105,7 @@ async def catalog_service(call: Call) -> web.Response:
         ]
         return _filtered(call, "ServiceNode", [shape.service_node(i, index) for i in instances])
 
-    return await blocking(call, build)
+    return await blocking(call, build, name)
 
 
 async def catalog_node(call: Call) -> web.Response:
@@ -155,7 +159,7 @@ async def health_service(call: Call) -> web.Response:
         ]
         return _filtered(call, "CheckServiceNode", [shape.check_service_node(i, index) for i in instances])
 
-    return await blocking(call, build)
+    return await blocking(call, build, name)
 
 
 def _checks(call: Call, keep: Callable[[Any], bool]) -> BuildResult:
@@ -182,7 +186,7 @@ async def health_checks(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing service name")
-    return await blocking(call, _checks(call, lambda pair: pair[1].service_name == name))
+    return await blocking(call, _checks(call, lambda pair: pair[1].service_name == name), name)
 
 
 async def health_node(call: Call) -> web.Response:

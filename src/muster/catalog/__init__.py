@@ -27,9 +27,30 @@ class Instance:
     checks: list[Check]
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a read is about: one service's instances, or (service None) the whole namespace. The etcd
+    catalog keeps one live view (one watch) per scope asked for; the local catalog ignores it."""
+
+    namespace: str
+    service: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How current the catalog is: X-Consul-KnownLeader and X-Consul-LastContact (milliseconds)."""
+
+    known_leader: bool = True
+    last_contact_ms: int = 0
+
+
 class Catalog(Protocol):
-    def index(self) -> int: ...
-    async def wait_for_change(self, index: int, seconds: float) -> None: ...
+    async def open(self, scope: Scope, consistent: bool = False) -> None:
+        """Make the reads below current for `scope` (consistent: read through to the store)."""
+
+    def index(self, scope: Scope) -> int: ...
+    async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None: ...
+    def contact(self) -> Contact: ...
     def datacenters(self) -> list[str]: ...
     def nodes(self, namespace: str) -> list[NodeRecord]: ...
     def node(self, name: str) -> NodeRecord | None: ...

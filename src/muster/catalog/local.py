@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from muster import CONSUL_API_VERSION
-from muster.catalog import Instance, NodeRecord
+from muster.catalog import Contact, Instance, NodeRecord, Scope
 from muster.models import DEFAULT_NAMESPACE, PASSING, Check, CheckDefinition, Service
 from muster.state import ALL_CHANGES
 
@@ -37,10 +37,16 @@ class LocalCatalog:
             service_tags=[],
         )
 
-    def index(self) -> int:
+    async def open(self, scope: Scope, consistent: bool = False) -> None:
+        return None  # always current: the catalog is this agent's own state
+
+    def index(self, scope: Scope) -> int:
         return self.agent.state.index
 
-    async def wait_for_change(self, index: int, seconds: float) -> None:
+    def contact(self) -> Contact:
+        return Contact()
+
+    async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         state = self.agent.state
         while state.index <= index and not state.waiters.closing:

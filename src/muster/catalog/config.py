@@ -1,0 +1,63 @@
+"""The `catalog { backend, ... }` and `etcd { ... }` sections and `reconnect_timeout`: which catalog
+this agent answers from, and how it reaches etcd."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from muster.config_values import seconds, strings
+from muster.errors import ConfigError
+
+BACKENDS = ("local", "etcd")
+
+
+@dataclass(frozen=True)
+class EtcdConfig:
+    endpoints: tuple[str, ...] = ("http://127.0.0.1:2379",)
+    prefix: str = "/muster/"
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    username: str = ""
+    password: str = ""
+    lease_ttl: float = 10.0
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    backend: str = "local"
+    sync_interval: float = 60.0
+    view_idle_timeout: float = 300.0
+    reconnect_timeout: float = 72 * 3600.0
+    etcd: EtcdConfig = EtcdConfig()
+
+
+def catalog_config(merged: Mapping[str, Any], flags: Mapping[str, Any]) -> CatalogConfig:
+    block = merged.get("catalog", {})
+    etcd = merged.get("etcd", {})
+    backend = flags.get("catalog") or block.get("backend", "local")
+    if backend not in BACKENDS:
+        raise ConfigError(f'"catalog.backend" must be local or etcd, not {backend!r}')
+    endpoints = flags.get("etcd_endpoint") or etcd.get("endpoints", ["http://127.0.0.1:2379"])
+    prefix = flags.get("etcd_prefix") or etcd.get("prefix", "/muster/")
+    lease_ttl = seconds("etcd.lease_ttl", etcd.get("lease_ttl", "10s"))
+    if lease_ttl < 2:
+        raise ConfigError('"etcd.lease_ttl" must be at least 2s (etcd grants whole seconds)')
+    return CatalogConfig(
+        backend=backend,
+        sync_interval=max(1.0, seconds("catalog.sync_interval", block.get("sync_interval", "60s"))),
+        view_idle_timeout=seconds("catalog.view_idle_timeout", block.get("view_idle_timeout", "5m")),
+        reconnect_timeout=seconds("reconnect_timeout", merged.get("reconnect_timeout", "72h")),
+        etcd=EtcdConfig(
+            endpoints=strings("etcd.endpoints", list(endpoints)),
+            prefix=prefix if prefix.endswith("/") else prefix + "/",
+            ca_file=etcd.get("ca_file", ""),
+            cert_file=etcd.get("cert_file", ""),
+            key_file=etcd.get("key_file", ""),
+            username=etcd.get("username", ""),
+            password=etcd.get("password", ""),
+            lease_ttl=lease_ttl,
+        ),
+    )

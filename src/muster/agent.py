@@ -17,7 +17,10 @@ import msgspec
 
 from muster import config as config_mod
 from muster.acl.manager import ACLManager
+from muster.catalog import Catalog
+from muster.catalog.etcd import EtcdCatalog
 from muster.catalog.local import LocalCatalog
+from muster.catalog.sync import CatalogSync
 from muster.check_ops import CheckOps
 from muster.checks.base import output_cap
 from muster.checks.definition import (
@@ -59,7 +62,13 @@ class Agent:
         self.store: SQLiteStore | MemoryStore
         self._lock_file: IO[str] | None = None
         self.node_id = ""
-        self.catalog = LocalCatalog(self)
+        self.local_catalog = LocalCatalog(self)  # this node as the catalog sees it
+        self.catalog: Catalog = self.local_catalog
+        self.catalog_sync: CatalogSync | None = None
+        if config.catalog.backend == "etcd":
+            fleet = EtcdCatalog(config.catalog, config.datacenter)
+            self.catalog = fleet
+            self.catalog_sync = CatalogSync(self, fleet)
         self.runner = CheckRunner(self)
         self.check_ops = CheckOps(self)
         self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [self.runner.update]
@@ -179,6 +188,17 @@ class Agent:
     def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None:
         """The one notifier every runner reports through."""
         self.check_ops.record_check_result(namespace, check_id, status, output)
+
+    async def start_catalog(self) -> None:
+        """Begin syncing to and watching etcd (catalog.backend = etcd); local answers never wait on it."""
+        if self.catalog_sync is not None and isinstance(self.catalog, EtcdCatalog):
+            await self.catalog.start()
+            await self.catalog_sync.start()
+
+    async def stop_catalog(self) -> None:
+        if self.catalog_sync is not None and isinstance(self.catalog, EtcdCatalog):
+            await self.catalog_sync.stop()
+            await self.catalog.stop()
 
     def close(self) -> None:
         self.state.waiters.close()

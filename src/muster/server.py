@@ -87,6 +87,7 @@ async def serve(agent: Agent) -> None:
         raise
     await agent.status.start()
     await agent.runner.start()
+    await agent.start_catalog()
     reaper = asyncio.create_task(agent.check_ops.reap_forever())
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -104,6 +105,7 @@ async def serve(agent: Agent) -> None:
         agent.state.waiters.close()
         reaper.cancel()
         await agent.runner.stop()
+        await agent.stop_catalog()
         await runner.cleanup()
         await agent.status.stop()
         agent.close()

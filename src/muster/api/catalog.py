@@ -21,7 +21,9 @@ from muster.models import CHECK_STATUSES, PASSING, Check
 BuildResult = Callable[[int], Any]
 
 
-async def blocking(call: Call, build: BuildResult, service: str | None = None) -> web.Response:
+async def blocking(
+    call: Call, build: BuildResult, service: str | None = None, *, nodes_only: bool = False
+) -> web.Response:
     """Validate the query options, open the catalog view the query reads (one service's, or the whole
     namespace's), block while its index is not past `?index=`, answer with Consul's headers."""
     wait_ns = call.wait_nanos()
@@ -32,7 +34,7 @@ async def blocking(call: Call, build: BuildResult, service: str | None = None) -
     if "cached" in query and "consistent" in query:
         raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
     catalog = call.agent.catalog
-    scope = Scope(call.namespace(), service)
+    scope = Scope(call.namespace(), service, nodes_only)
     await catalog.open(scope, consistent="consistent" in query)
     if index > 0:
         await catalog.wait_for_change(scope, index, effective_wait(wait_ns))
@@ -75,7 +77,7 @@ async def catalog_services(call: Call) -> web.Response:
             name: tags for name, tags in services.items() if authz.allowed("service", name, "read", namespace)
         }
 
-    return await blocking(call, build)
+    return await blocking(call, build, nodes_only=True)
 
 
 async def catalog_nodes(call: Call) -> web.Response:
@@ -86,7 +88,7 @@ async def catalog_nodes(call: Call) -> web.Response:
         nodes = [n for n in call.agent.catalog.nodes(namespace) if authz.allowed("node", n.name, "read")]
         return _filtered(call, "Node", [shape.node(n, index) for n in nodes])
 
-    return await blocking(call, build)
+    return await blocking(call, build, nodes_only=True)
 
 
 async def catalog_service(call: Call) -> web.Response:
@@ -162,7 +164,7 @@ async def health_service(call: Call) -> web.Response:
     return await blocking(call, build, name)
 
 
-def _checks(call: Call, keep: Callable[[Any], bool]) -> BuildResult:
+def _checks(call: Call, keep: Callable[[Any], bool], service: str | None = None) -> BuildResult:
     authz = call.authorize()
     namespace = call.namespace()
 
@@ -174,7 +176,7 @@ def _checks(call: Call, keep: Callable[[Any], bool]) -> BuildResult:
     def build(index: int) -> Any:
         checks = [
             shape.health_check(check, node.name, index)
-            for node, check in call.agent.catalog.checks(namespace)
+            for node, check in call.agent.catalog.checks(namespace, service)
             if keep((node, check)) and readable(node, check)
         ]
         return _filtered(call, "HealthCheck", checks)
@@ -186,7 +188,7 @@ async def health_checks(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing service name")
-    return await blocking(call, _checks(call, lambda pair: pair[1].service_name == name), name)
+    return await blocking(call, _checks(call, lambda pair: pair[1].service_name == name, name), name)
 
 
 async def health_node(call: Call) -> web.Response:

@@ -34,6 +34,7 @@ class Scope:
 
     namespace: str
     service: str | None = None
+    nodes_only: bool = False  # the node records alone: /v1/catalog/nodes and /v1/catalog/services
 
 
 @dataclass(frozen=True)
@@ -58,4 +59,4 @@ class Catalog(Protocol):
     def instances(
         self, namespace: str, name: str | None = None, node: str | None = None
     ) -> list[Instance]: ...
-    def checks(self, namespace: str) -> list[tuple[NodeRecord, Check]]: ...
+    def checks(self, namespace: str, service: str | None = None) -> list[tuple[NodeRecord, Check]]: ...

@@ -105,8 +105,10 @@ class LocalCatalog:
             )
         return out
 
-    def checks(self, namespace: str) -> list[tuple[NodeRecord, Check]]:
+    def checks(self, namespace: str, service: str | None = None) -> list[tuple[NodeRecord, Check]]:
         this = self.this_node()
         own = sorted(self.agent.state.checks_in(namespace), key=lambda c: c.definition.check_id)
+        if service is not None:
+            return [(this, check) for check in own if check.service_name == service]
         extra = [self.serf_check] if namespace == DEFAULT_NAMESPACE else []
         return [(this, check) for check in extra + own]

@@ -1,0 +1,242 @@
+"""A small typed client for etcd's v3 gRPC API over aetcd's generated stubs: ranges, transactions,
+leases with a keep-alive stream, and watches. One grpc.aio channel per agent carries every call and
+watch; several endpoints are one channel with failover, so a dead member costs a reconnect, not an
+outage. Every failure surfaces as EtcdUnavailable (a gRPC error) so callers handle one kind."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc  # type: ignore[import-untyped]
+from aetcd import rpc
+
+from muster.catalog.config import EtcdConfig
+from muster.errors import ConfigError
+
+CALL_TIMEOUT = 5.0
+# etcd refuses pings more often than every 5 s (--grpc-keepalive-min-time); just above that.
+CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 6000),
+    ("grpc.keepalive_timeout_ms", 3000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+)
+PUT, DELETE = 0, 1
+
+
+class EtcdUnavailable(Exception):
+    """etcd could not be reached or refused the call; the text says why."""
+
+
+class WatchCompacted(Exception):
+    """The watch's start revision was compacted away: reload the range, then watch again."""
+
+    def __init__(self, compact_revision: int) -> None:
+        super().__init__(f"revision compacted (oldest kept: {compact_revision})")
+        self.compact_revision = compact_revision
+
+
+@dataclass(frozen=True)
+class KeyValue:
+    key: bytes
+    value: bytes
+    mod_revision: int
+    lease: int
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: int  # PUT or DELETE
+    key: bytes
+    value: bytes
+    mod_revision: int
+
+
+def prefix_end(prefix: bytes) -> bytes:
+    """The range end that makes [prefix, end) every key starting with prefix (etcd's clientv3)."""
+    end = bytearray(prefix)
+    for i in range(len(end) - 1, -1, -1):
+        if end[i] < 0xFF:
+            end[i] += 1
+            return bytes(end[: i + 1])
+    return b"\0"
+
+
+def channel_target(endpoints: Sequence[str]) -> tuple[str, bool]:
+    """One gRPC target for all endpoints ("ipv4:a:p,b:p" fails over between them), and whether TLS."""
+    hosts, schemes = [], set()
+    for endpoint in endpoints:
+        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"etcd endpoint {endpoint!r}: use http://host:port or https://host:port")
+        schemes.add(parts.scheme)
+        hosts.append((parts.hostname, parts.port or 2379))
+    if len(schemes) > 1:
+        raise ConfigError("etcd endpoints mix http and https")
+    try:
+        families = {ipaddress.ip_address(host).version for host, _ in hosts}
+    except ValueError:  # a host name: gRPC's DNS resolver, on the first endpoint
+        host, port = hosts[0]
+        return f"dns:///{host}:{port}", "https" in schemes
+    if families == {4}:
+        return "ipv4:" + ",".join(f"{h}:{p}" for h, p in hosts), "https" in schemes
+    return "ipv6:" + ",".join(f"[{h}]:{p}" for h, p in hosts), "https" in schemes
+
+
+class EtcdClient:
+    def __init__(self, config: EtcdConfig) -> None:
+        self.config = config
+        target, secure = channel_target(config.endpoints)
+        if secure or config.ca_file:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(config.ca_file),
+                private_key=_read(config.key_file),
+                certificate_chain=_read(config.cert_file),
+            )
+            self.channel = grpc.aio.secure_channel(target, credentials, options=CHANNEL_OPTIONS)
+        else:
+            self.channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self.kv = rpc.KVStub(self.channel)
+        self.leases = rpc.LeaseStub(self.channel)
+        self.watches = rpc.WatchStub(self.channel)
+        self.metadata: tuple[tuple[str, str], ...] | None = None
+        self._auth_lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self.channel.close(grace=None)
+
+    async def _authenticate(self) -> None:
+        if not self.config.username or self.metadata is not None:
+            return
+        async with self._auth_lock:
+            if self.metadata is None:
+                request = rpc.AuthenticateRequest(name=self.config.username, password=self.config.password)
+                reply = await rpc.AuthStub(self.channel).Authenticate(request, timeout=CALL_TIMEOUT)
+                self.metadata = (("token", reply.token),)
+
+    async def _call(self, method: Any, request: Any, timeout: float = CALL_TIMEOUT) -> Any:  # noqa: ASYNC109 - a gRPC deadline, sent to etcd
+        try:
+            await self._authenticate()
+            return await method(request, timeout=timeout, metadata=self.metadata)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
+                self.metadata = None  # the auth token expired: the next call gets a new one
+            raise EtcdUnavailable(f"etcd: {exc.code().name}: {exc.details()}") from None
+
+    async def range(
+        self, prefix: bytes, *, serializable: bool = False, keys_only: bool = False
+    ) -> tuple[int, list[KeyValue]]:
+        """Every key under prefix at one revision; serializable reads the member's copy (no quorum)."""
+        request = rpc.RangeRequest(
+            key=prefix, range_end=prefix_end(prefix), serializable=serializable, keys_only=keys_only
+        )
+        reply = await self._call(self.kv.Range, request)
+        return reply.header.revision, [_kv(kv) for kv in reply.kvs]
+
+    async def get_many(self, keys: Sequence[bytes]) -> tuple[int, dict[bytes, KeyValue]]:
+        """Several keys in one round trip (one read-only transaction)."""
+        ops = [rpc.RequestOp(request_range=rpc.RangeRequest(key=key)) for key in keys]
+        reply = await self._call(self.kv.Txn, rpc.TxnRequest(compare=[], success=ops))
+        found = {}
+        for response in reply.responses:
+            for kv in response.response_range.kvs:
+                found[kv.key] = _kv(kv)
+        return reply.header.revision, found
+
+    async def ranges(self, prefixes: Sequence[bytes]) -> tuple[int, list[KeyValue]]:
+        """Every key under each prefix, all at one revision, in one round trip."""
+        ops = [
+            rpc.RequestOp(request_range=rpc.RangeRequest(key=p, range_end=prefix_end(p))) for p in prefixes
+        ]
+        reply = await self._call(self.kv.Txn, rpc.TxnRequest(compare=[], success=ops))
+        kvs = [_kv(kv) for response in reply.responses for kv in response.response_range.kvs]
+        return int(reply.header.revision), kvs
+
+    async def write(
+        self,
+        puts: Sequence[tuple[bytes, bytes, int]] = (),
+        deletes: Sequence[bytes] = (),
+        delete_prefixes: Sequence[bytes] = (),
+    ) -> int:
+        """Puts (key, value, lease) and deletes in one transaction: all or nothing. Returns the revision."""
+        ops = [rpc.RequestOp(request_put=rpc.PutRequest(key=k, value=v, lease=lease)) for k, v, lease in puts]
+        ops += [rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=key)) for key in deletes]
+        ops += [
+            rpc.RequestOp(request_delete_range=rpc.DeleteRangeRequest(key=p, range_end=prefix_end(p)))
+            for p in delete_prefixes
+        ]
+        reply = await self._call(self.kv.Txn, rpc.TxnRequest(compare=[], success=ops))
+        return int(reply.header.revision)
+
+    async def put_if_absent(self, key: bytes, value: bytes) -> bool:
+        compare = rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.CREATE, key=key, create_revision=0)
+        op = rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
+        reply = await self._call(self.kv.Txn, rpc.TxnRequest(compare=[compare], success=[op]))
+        return bool(reply.succeeded)
+
+    async def grant(self, ttl: float) -> int:
+        reply = await self._call(self.leases.LeaseGrant, rpc.LeaseGrantRequest(TTL=max(2, round(ttl))))
+        return int(reply.ID)
+
+    async def revoke(self, lease: int) -> None:
+        await self._call(self.leases.LeaseRevoke, rpc.LeaseRevokeRequest(ID=lease), timeout=2.0)
+
+    async def keep_alive(self, lease: int) -> int:
+        """Refresh the lease once; its remaining TTL (0 or less: the lease is gone)."""
+        try:
+            await self._authenticate()
+            stream = self.leases.LeaseKeepAlive(
+                iter([rpc.LeaseKeepAliveRequest(ID=lease)]), timeout=CALL_TIMEOUT, metadata=self.metadata
+            )
+            async for reply in stream:
+                return int(reply.TTL)
+        except grpc.aio.AioRpcError as exc:
+            raise EtcdUnavailable(f"etcd: {exc.code().name}: {exc.details()}") from None
+        return 0
+
+    async def watch(self, prefix: bytes, start_revision: int) -> AsyncIterator[tuple[int, list[Event]]]:
+        """Yield (revision, events) for every change under prefix from start_revision on, with progress
+        notifications (empty event lists) so a quiet watch still proves the member is there."""
+        create = rpc.WatchCreateRequest(
+            key=prefix, range_end=prefix_end(prefix), start_revision=start_revision, progress_notify=True
+        )
+        requests = iter([rpc.WatchRequest(create_request=create)])
+        try:
+            await self._authenticate()
+            # The request iterator ends after the create; grpc keeps the stream open for responses.
+            async for reply in self.watches.Watch(requests, metadata=self.metadata):
+                if reply.compact_revision:
+                    raise WatchCompacted(int(reply.compact_revision))
+                if reply.created:
+                    continue  # its header revision may precede the replayed history: not progress
+                if reply.canceled:
+                    raise EtcdUnavailable(f"etcd cancelled the watch: {reply.cancel_reason}")
+                events = [
+                    Event(int(e.type), e.kv.key, e.kv.value, int(e.kv.mod_revision)) for e in reply.events
+                ]
+                yield int(reply.header.revision), events
+        except grpc.aio.AioRpcError as exc:
+            raise EtcdUnavailable(f"etcd: {exc.code().name}: {exc.details()}") from None
+        raise EtcdUnavailable("etcd closed the watch")
+
+
+def _kv(kv: Any) -> KeyValue:
+    return KeyValue(kv.key, kv.value, int(kv.mod_revision), int(kv.lease))
+
+
+def _read(path: str) -> bytes | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None

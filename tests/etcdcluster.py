@@ -1,0 +1,121 @@
+"""A real etcd cluster (Debian's etcd-server) on free loopback ports, each in its own temp dir, for the
+fleet-catalog tests and benchmarks. Members can be killed and restarted one by one."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Member:
+    name: str
+    client_port: int
+    peer_port: int
+    data_dir: Path
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path = field(default_factory=Path)
+
+    @property
+    def client_url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+
+class EtcdCluster:
+    def __init__(self, size: int = 1, *, extra_args: tuple[str, ...] = ()) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="muster-etcd-")
+        root = Path(self._tmp.name)
+        self.extra_args = extra_args
+        self.members = [
+            Member(f"m{i}", free_port(), free_port(), root / f"m{i}", log=root / f"m{i}.log")
+            for i in range(size)
+        ]
+        self.initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
+
+    @property
+    def endpoints(self) -> list[str]:
+        return [m.client_url for m in self.members]
+
+    def agent_args(self, prefix: str = "/muster/") -> list[str]:
+        args = ["-catalog", "etcd", "-etcd-prefix", prefix]
+        for endpoint in self.endpoints:
+            args += ["-etcd-endpoint", endpoint]
+        return args
+
+    def start(self) -> EtcdCluster:
+        for member in self.members:
+            self.start_member(member, wait=False)
+        for member in self.members:
+            self.wait_healthy(member)
+        return self
+
+    def start_member(self, member: Member, *, wait: bool = True) -> None:
+        state = "existing" if member.data_dir.exists() else "new"
+        cmd = [
+            ETCD,
+            "--name", member.name,
+            "--data-dir", str(member.data_dir),
+            "--listen-client-urls", member.client_url,
+            "--advertise-client-urls", member.client_url,
+            "--listen-peer-urls", member.peer_url,
+            "--initial-advertise-peer-urls", member.peer_url,
+            "--initial-cluster", self.initial_cluster,
+            "--initial-cluster-state", state,
+            "--initial-cluster-token", self._tmp.name,
+            "--heartbeat-interval", "100",
+            "--election-timeout", "1000",
+            *self.extra_args,
+        ]  # fmt: skip
+        with member.log.open("ab") as log:
+            member.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_healthy(member)
+
+    def wait_healthy(self, member: Member) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            if member.proc is not None and member.proc.poll() is not None:
+                raise RuntimeError(f"etcd {member.name} exited:\n{member.log.read_text()[-3000:]}")
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{member.client_url}/health", timeout=2) as reply,
+            ):
+                if b'"health":"true"' in reply.read():
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"etcd {member.name} not healthy:\n{member.log.read_text()[-3000:]}")
+
+    def kill(self, member: Member) -> None:
+        if member.proc is not None and member.proc.poll() is None:
+            member.proc.send_signal(signal.SIGKILL)
+            member.proc.wait(10)
+        member.proc = None
+
+    def stop_all(self) -> None:
+        for member in self.members:
+            self.kill(member)
+
+    def close(self) -> None:
+        self.stop_all()
+        self._tmp.cleanup()

@@ -13,6 +13,7 @@ from aiohttp import web
 from muster.api import render
 from muster.api.call import Call, parse_query
 from muster.api.routes import ROUTES, Router
+from muster.api.ui import UIAssets
 from muster.errors import MethodNotAllowed, MusterError
 
 if TYPE_CHECKING:
@@ -47,9 +48,9 @@ def _redirect(location: str, query: str) -> web.Response:
     )
 
 
-def _index(path: str) -> web.Response:
-    if path == "/":
-        return render.plain(UI_DISABLED, 200)
+def _index(path: str, ui: UIAssets | None) -> web.Response:
+    if path == "/":  # as Consul's Index handler: a 301 to the UI when it is on, else a line of text
+        return _redirect(ui.prefix, "") if ui is not None else render.plain(UI_DISABLED, 200)
     if "/v1/" in path:
         return render.plain("Invalid URL path: not a recognized HTTP API endpoint\n", 404)
     return render.plain(
@@ -62,6 +63,8 @@ class Dispatcher:
         self.agent = agent
         self.router = Router(ROUTES)
         self.requests = 0
+        ui = agent.config.ui
+        self.ui = UIAssets(ui, agent.acl.enabled) if ui.enabled else None
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         self.requests += 1
@@ -72,9 +75,13 @@ class Dispatcher:
         # ServeMux redirects /a/b to /a/b/ when only the subtree exists, before any prefix match.
         if path not in self.router.exact and path + "/" in self.router.subtree_paths:
             return _redirect(path + "/", request.rel_url.raw_query_string)
+        if self.ui is not None and self.ui.owns(path):
+            if path + "/" == self.ui.prefix:
+                return _redirect(self.ui.prefix, request.rel_url.raw_query_string)
+            return self.ui.serve(request)
         matched = self.router.match(path)
         if matched is None:
-            return _index(path)
+            return _index(path, self.ui)
         route, path_id = matched
         counts = self.agent.requests_by_route
         counts[route.path] = counts.get(route.path, 0) + 1

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from muster.api import acl, agent_checks, agent_health, agent_info, agent_services, catalog, metrics, status
 from muster.api.call import Call
+from muster.api.ui import ui_services
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
@@ -69,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/health/checks/", GET, catalog.health_checks),
     Route("/v1/health/node/", GET, catalog.health_node),
     Route("/v1/health/state/", GET, catalog.health_state),
+    Route("/v1/internal/ui/services", GET, ui_services),  # the web UI's service summaries
     Route("/v1/status/leader", GET_HEAD, agent_info.status_leader),
     Route("/v1/status/peers", GET_HEAD, agent_info.status_peers),
     # Puppet's status API (trapperkeeper-status); no token needed, HEAD for load balancers.

@@ -43,6 +43,7 @@ from muster.registration import (
 )
 from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 from muster.state import LocalState
+from muster.status.catalog_sync import register_catalog_sync
 from muster.status.registry import StatusRegistry
 from muster.status.subsystems import register_subsystems
 from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
@@ -86,6 +87,8 @@ class Agent:
             requests_by_route=self.requests_by_route,
             cpu_interval_seconds=config.status_cpu_metrics_interval_seconds,
         )
+        if self.catalog_sync is not None and isinstance(self.catalog, EtcdCatalog):
+            register_catalog_sync(self.status, self.catalog_sync, self.catalog)
         self.acl = ACLManager(
             config.acl,
             self.store,

@@ -272,3 +272,48 @@ def test_without_etcd_agents_keep_working_and_converge_when_it_returns(tmp_path:
     finally:
         fleet.close()
         cluster.close()
+
+
+def test_external_services_register_and_deregister_through_the_catalog_api(fleet: Fleet) -> None:
+    body = {
+        "Node": "db-appliance",
+        "Address": "10.0.0.9",
+        "NodeMeta": {"rack": "r1"},
+        "Service": {"Service": "extdb", "ID": "extdb1", "Port": 5432, "Tags": ["primary"]},
+        "Check": {"CheckID": "extdb-alive", "ServiceID": "extdb1", "Status": "passing"},
+    }
+    reply = fleet["a"].put("/v1/catalog/register", body)
+    assert (reply.status, reply.text) == (200, "true")
+    wait_for(lambda: healthy(fleet["c"], "extdb") == [("db-appliance", "extdb1")], 5.0, "extdb on c")
+    entry = fleet["c"].get("/v1/health/service/extdb").json()[0]
+    assert entry["Service"]["Address"] == "" and entry["Node"]["Address"] == "10.0.0.9"
+    assert [c["CheckID"] for c in entry["Checks"]] == ["extdb-alive"]  # no serfHealth: no agent
+    critical = {"Node": "db-appliance", "Address": "10.0.0.9", "SkipNodeUpdate": True}
+    critical["Check"] = {"CheckID": "extdb-alive", "ServiceID": "extdb1", "Status": "critical"}
+    assert fleet["b"].put("/v1/catalog/register", critical).status == 200
+    wait_for(lambda: healthy(fleet["c"], "extdb") == [], 5.0, "extdb critical on c")
+    assert fleet["b"].get("/v1/catalog/node/db-appliance").json()["Node"]["Meta"] == {"rack": "r1"}
+    gone = fleet["b"].put("/v1/catalog/deregister", {"Node": "db-appliance"})
+    assert (gone.status, gone.text) == (200, "true")
+    wait_for(lambda: instances(fleet["c"], "extdb") == [], 5.0, "extdb gone")
+
+
+def test_catalog_register_refuses_bad_input_and_agent_nodes_with_400(fleet: Fleet) -> None:
+    cases = [
+        ({"Address": "10.0.0.1"}, "Must provide node"),
+        ({"Node": "x"}, "Must provide address"),
+        ({"Node": "x", "Address": "10.0.0.1", "Service": {"Port": 1}}, "Must provide service name"),
+        ({"Node": "x", "Address": "1", "Service": {"Service": "s", "Port": "80"}}, "Service.Port"),
+        ({"Node": "a", "Address": "10.0.0.1"}, "managed by its agent"),
+    ]
+    for body, text in cases:
+        reply = fleet["b"].put("/v1/catalog/register", body)
+        assert reply.status == 400, (body, reply.text)
+        assert text in reply.text
+    assert fleet["b"].put("/v1/catalog/register", b"{not json").status == 400
+
+
+def test_catalog_register_on_the_local_catalog_says_what_to_use(agent: AgentProcess) -> None:
+    reply = agent.put("/v1/catalog/register", {"Node": "x", "Address": "10.0.0.1"})
+    assert reply.status == 400
+    assert "catalog.backend = etcd" in reply.text

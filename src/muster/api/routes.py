@@ -8,7 +8,17 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from muster.api import acl, agent_checks, agent_health, agent_info, agent_services, catalog, metrics, status
+from muster.api import (
+    acl,
+    agent_checks,
+    agent_health,
+    agent_info,
+    agent_services,
+    catalog,
+    catalog_write,
+    metrics,
+    status,
+)
 from muster.api.call import Call
 from muster.api.ui import ui_services
 
@@ -66,6 +76,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/catalog/nodes", GET, catalog.catalog_nodes),
     Route("/v1/catalog/service/", GET, catalog.catalog_service),
     Route("/v1/catalog/node/", GET, catalog.catalog_node),
+    Route("/v1/catalog/register", PUT, catalog_write.catalog_register),
+    Route("/v1/catalog/deregister", PUT, catalog_write.catalog_deregister),
     Route("/v1/health/service/", GET, catalog.health_service),
     Route("/v1/health/checks/", GET, catalog.health_checks),
     Route("/v1/health/node/", GET, catalog.health_node),

@@ -5,6 +5,7 @@ durations as Go strings or nanosecond numbers, and Go's error texts."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +74,25 @@ def _clean(text: str) -> str:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(name)
+
+
+def _clean_opaque(value: Any, path: str) -> Any:
+    """Free-form JSON (a proxy's Config) as Go's interface{} holds it: strings cleaned, keys included,
+    and fractional numbers as float64 (one out of its range is refused as Go refuses it)."""
+    if isinstance(value, _Number):
+        number = float(value)
+        if math.isinf(number):
+            raise DecodeError(
+                f"json: cannot unmarshal number {value} into Go struct field {path} of type float64"
+            )
+        return number
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, list):
+        return [_clean_opaque(item, path) for item in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean_opaque(v, path) for k, v in value.items()}
+    return value
 
 
 _DECODER = json.JSONDecoder(parse_float=_Number, parse_constant=_reject_constant)
@@ -178,7 +198,7 @@ def _decode_value(f: Field, value: Any, path: str) -> Any:
             headers[_clean(name)] = [_decode_str(item, path) for item in values if item is not None]
         return headers
     if kind == OPAQUE:
-        return value
+        return _clean_opaque(value, path)
     assert f.schema is not None
     if kind == STRUCT:
         return decode_struct(value, f.schema, path)

@@ -48,7 +48,7 @@ def _respond(call: Call, status_code: int, reason: str, text_body: str, json_bod
         response = render.json_bytes(
             encode_json(json_body), pretty=call.pretty, dev=False, status=status_code
         )
-    response.headers["X-Consul-Reason"] = reason
+    response.headers["X-Consul-Reason"] = render.header_text(reason)  # it carries the path's ID
     return response  # aiohttp sends no body for HEAD, with the GET's Content-Length
 
 

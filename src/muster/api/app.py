@@ -7,6 +7,7 @@ import logging
 import posixpath
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -40,7 +41,8 @@ def clean_path(path: str) -> str:
 
 
 def _redirect(location: str, query: str) -> web.Response:
-    target = location + ("?" + query if query else "")
+    # Go's url.URL.String escapes the cleaned path: a control character never reaches the header
+    target = quote(location, safe="/$&+,:;=@") + ("?" + query if query else "")
     return web.Response(
         status=301,
         headers={"Location": target, "Content-Type": render.TEXT_UTF8},

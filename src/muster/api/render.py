@@ -4,6 +4,7 @@ indentation, empty 200s for writes, and errors as plain text with their status (
 from __future__ import annotations
 
 import logging
+import re
 
 from aiohttp import web
 
@@ -17,6 +18,13 @@ JSON = "application/json"
 ROUTE_HEADERS = {"X-Consul-Default-ACL-Policy": "allow", "Vary": "Accept-Encoding"}
 _JSON_HEADERS = {"Content-Type": JSON, **ROUTE_HEADERS}
 _TEXT_HEADERS = {"Content-Type": TEXT_UTF8, **ROUTE_HEADERS}
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def header_text(value: str) -> str:
+    """A header value from client input: control characters become spaces, as Go does for CR and LF
+    (aiohttp refuses every C0 control and drops the connection instead of answering)."""
+    return _CONTROL.sub(" ", value)
 
 
 def json_bytes(body: bytes, *, pretty: bool, dev: bool, status: int = 200) -> web.Response:

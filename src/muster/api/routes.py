@@ -20,6 +20,7 @@ from muster.api import (
     status,
 )
 from muster.api.call import Call
+from muster.api.openapi import openapi_document
 from muster.api.ui import ui_services
 
 Handler = Callable[[Call], Awaitable[web.StreamResponse]]
@@ -61,6 +62,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/agent/version", GET, agent_info.agent_version),
     Route("/v1/agent/reload", PUT, agent_info.agent_reload),
     Route("/v1/agent/metrics", GET, metrics.agent_metrics),
+    Route("/v1/openapi.json", GET, openapi_document),  # this API as an OpenAPI 3.1 document
     Route("/v1/agent/token/", PUT, acl.set_agent_token),
     Route("/v1/acl/bootstrap", PUT, acl.bootstrap_acls),
     Route("/v1/acl/policy", PUT, acl.create_policy),

@@ -13,6 +13,7 @@ another's range. Tokens are never written: they stay on the agent that was given
 
 from __future__ import annotations
 
+import functools
 import time
 from urllib.parse import quote, unquote
 
@@ -56,6 +57,7 @@ DECODE_INSTANCE = msgspec.json.Decoder(InstanceDoc)
 DECODE_DEAD = msgspec.json.Decoder(DeadDoc)
 
 
+@functools.lru_cache(maxsize=65536)  # names repeat on every sync pass; quoting dominated its cost
 def _q(name: str) -> str:
     return quote(name, safe="")
 

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -40,6 +40,10 @@ DEBOUNCE_SECONDS = 0.01  # let a burst of registrations go out as one transactio
 RETRY_SECONDS = 1.0
 
 
+def _print(check: Check) -> tuple[int, str, str]:
+    return (id(check.definition), check.status, check.output)
+
+
 def _quiet(check: Check) -> Check:
     """A check without its output: output-only changes wait for the next full sync (Consul's
     check_update_interval), so a chatty check does not write to etcd on every run."""
@@ -65,6 +69,7 @@ class CatalogSync:
         self._full = asyncio.Event()
         self._leased = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._encoded: dict[tuple[str, str], tuple[Any, bytes, bytes]] = {}
 
     # -- what this node should look like in etcd ----------------------------------------------------
     def desired(self) -> tuple[dict[bytes, bytes], dict[bytes, bytes], set[bytes]]:
@@ -82,16 +87,26 @@ class CatalogSync:
         quiet: dict[bytes, bytes] = {}
         alive = {layout.node_alive(node.name)}
         refs = []
+        node_print = (ENCODE.encode(node), tuple(_print(c) for c in node_checks))
+        encoded: dict[tuple[str, str], tuple[Any, bytes, bytes]] = {}
         for service in services:
             ns, name, sid = service.namespace, service.name, service.id
             own = sorted(agent.state.checks_of(ns, sid), key=lambda c: c.definition.check_id)
-            checks = node_checks + [check_without_token(c) for c in own]
-            doc = InstanceDoc(node=node, service=without_token(service), agent=True, checks=checks)
             key = layout.instance(ns, name, node.name, sid)
-            docs[key] = ENCODE.encode(doc)
-            quiet[key] = ENCODE.encode(msgspec.structs.replace(doc, checks=[_quiet(c) for c in checks]))
+            # Services are replaced, never edited, and a check's state is its status and output:
+            # an unchanged instance reuses last pass's bytes (a full pass over 1,000 costs ~25 ms).
+            fingerprint = (id(service), node_print, tuple(_print(c) for c in own))
+            cached = self._encoded.get((ns, sid))
+            if cached is None or cached[0] != fingerprint:
+                checks = node_checks + [check_without_token(c) for c in own]
+                doc = InstanceDoc(node=node, service=without_token(service), agent=True, checks=checks)
+                quiet_doc = msgspec.structs.replace(doc, checks=[_quiet(c) for c in checks])
+                cached = (fingerprint, ENCODE.encode(doc), ENCODE.encode(quiet_doc))
+            encoded[(ns, sid)] = cached
+            docs[key], quiet[key] = cached[1], cached[2]
             alive.add(layout.service_alive(ns, name, node.name))
             refs.append(ServiceRef(ns, name, sid, list(service.tags)))
+        self._encoded = encoded
         record = NodeDoc(node=node, agent=True, checks=node_checks, services=refs)
         key = layout.node_record(node.name)
         docs[key] = ENCODE.encode(record)

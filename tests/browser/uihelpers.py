@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.agentproc import AgentProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,7 +46,7 @@ def seed_sample_services(agent: AgentProcess) -> None:
                 "Meta": {"version": "2.4.1" if n < 3 else "2.3.9", "zone": "eu-west-1a"},
                 "Checks": [
                     {"CheckID": f"web-{n}-ttl", "Name": "Latency probe", "TTL": "24h"},
-                    {"Name": "HTTP /status", "HTTP": leader, "Interval": "30s"},
+                    {"Name": "HTTP /status", "HTTP": leader, "Interval": "2s"},
                 ],
             },
         )
@@ -78,3 +80,14 @@ def seed_sample_services(agent: AgentProcess) -> None:
     register(agent, {"Name": "cache", "ID": "cache-1", "Port": 6379, "Tags": ["redis"]})
     reply = agent.put("/v1/agent/service/maintenance/cache-1?enable=true&reason=memory+upgrade")
     assert 200 == reply.status, reply.text
+
+
+def wait_for_http_checks(agent: AgentProcess, timeout: float = 60.0) -> None:
+    """Block (on the catalog index) until every HTTP check has run once and passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reply = agent.get("/v1/health/state/any")
+        if all(c["Status"] == "passing" for c in reply.json() if c["Type"] == "http"):
+            return
+        agent.get(f"/v1/health/state/any?index={reply.header('X-Consul-Index')}&wait=5s")
+    raise TimeoutError("HTTP checks did not pass")

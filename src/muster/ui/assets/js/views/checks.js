@@ -50,7 +50,7 @@ export default function checksView(main, ctx) {
             : h("span", { class: "muted" }, "node check"),
           c.Node,
           c.Type || "—",
-          output(c.Output),
+          output(c.Output || c.Notes),
         ]),
         "No checks match.",
       ),

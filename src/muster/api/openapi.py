@@ -132,7 +132,7 @@ class Operation:
     summary: str
     ok: Json | None = None
     query: tuple[str, ...] = ()
-    body: Schema | None = None
+    body: Schema | Json | None = None  # a decode Schema, or JSON Schema for a hand-decoded body
     errors: tuple[int, ...] = ()  # besides 400 and 403, which any route may answer
     content: tuple[str, ...] = (JSON,)  # of the 200; text bodies are plain strings
     also: tuple[int, ...] = ()  # codes answered with the 200's body: health 429/503, status 503
@@ -147,6 +147,34 @@ CATALOG = (*FILTERED, *BLOCKING, "dc", "near", "node-meta")
 ACL_ERRORS = (401, 404)  # 401 "ACL support disabled"
 HEALTH_CODES = (429, 503)
 STATUS = ("level", "timeout", "service_status_version")
+CATALOG_REGISTRATION: Json = {
+    "type": "object",
+    "required": ["Node", "Address"],
+    "properties": {
+        **{key: {"type": "string"} for key in ("ID", "Node", "Address", "Datacenter", "Namespace")},
+        "NodeMeta": STRING_MAP,
+        "TaggedAddresses": STRING_MAP,
+        "Service": {
+            "type": "object",
+            "properties": {
+                **{key: {"type": "string"} for key in ("ID", "Service", "Address")},
+                "Tags": STRINGS,
+                "Meta": STRING_MAP,
+                "Port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                "Weights": WEIGHTS,
+            },
+        },
+        "Check": {"type": "object"},
+        "Checks": {"type": "array", "items": {"type": "object"}},
+    },
+}
+CATALOG_DEREGISTRATION: Json = {
+    "type": "object",
+    "required": ["Node"],
+    "properties": {
+        key: {"type": "string"} for key in ("Node", "ServiceID", "CheckID", "Datacenter", "Namespace")
+    },
+}
 _ALL_SERVICES = {"type": "object", "additionalProperties": SERVICE}
 _CHECKS_ARRAY = {"type": "array", "items": CHECK}
 
@@ -254,6 +282,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/catalog/services", "GET"): Operation(
         "Service names with their tags", {"type": "object", "additionalProperties": STRINGS}, CATALOG
     ),
+    ("/v1/catalog/register", "PUT"): Operation(
+        "Register an external node, service or check in the fleet catalog (etcd backend only: 400 else)",
+        {"type": "boolean"},
+        ("token", "ns"),
+        CATALOG_REGISTRATION,
+        WRITE_ERRORS,
+    ),
+    ("/v1/catalog/deregister", "PUT"): Operation(
+        "Deregister an external node, service or check from the fleet catalog",
+        {"type": "boolean"},
+        ("token", "ns"),
+        CATALOG_DEREGISTRATION,
+        WRITE_ERRORS,
+    ),
     ("/v1/catalog/nodes", "GET"): Operation("Nodes", ANY_ARRAY, CATALOG),
     ("/v1/catalog/service/", "GET"): Operation("Instances of a service", ANY_ARRAY, (*CATALOG, "tag")),
     ("/v1/catalog/node/", "GET"): Operation("A node and its services", {"type": ["object", "null"]}, CATALOG),
@@ -338,7 +380,7 @@ def _operation(route: Route, method: str, op: Operation) -> Json:
     if op.body is not None:
         answer["requestBody"] = {
             "required": op.body not in (BOOTSTRAP_SCHEMA, CHECK_UPDATE, TOKEN_UPDATE),
-            "content": {JSON: {"schema": body_schema(op.body)}},
+            "content": {JSON: {"schema": body_schema(op.body) if isinstance(op.body, Schema) else op.body}},
         }
     if method == "HEAD":  # the GET's status and headers, no body
         answer["responses"] = {

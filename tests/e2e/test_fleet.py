@@ -317,3 +317,12 @@ def test_catalog_register_on_the_local_catalog_says_what_to_use(agent: AgentProc
     reply = agent.put("/v1/catalog/register", {"Node": "x", "Address": "10.0.0.1"})
     assert reply.status == 400
     assert "catalog.backend = etcd" in reply.text
+
+
+def test_members_lists_the_fleet_and_marks_a_dead_agent_failed(fleet: Fleet) -> None:
+    def statuses() -> dict[str, int]:
+        return {m["Name"]: m["Status"] for m in fleet["a"].get("/v1/agent/members").json()}
+
+    wait_for(lambda: statuses() == {"a": 1, "b": 1, "c": 1}, 10.0, "three live members")
+    fleet["c"].kill9()
+    wait_for(lambda: statuses() == {"a": 1, "b": 1, "c": 4}, LEASE_TTL + 5.0, "c failed")

@@ -12,8 +12,11 @@ from muster import CONSUL_API_VERSION, __version__
 from muster.agent import Agent
 from muster.api import render
 from muster.api.call import Call
+from muster.catalog import Scope
+from muster.catalog.etcd import EtcdCatalog
 from muster.errors import BadRequest, ConfigError
 from muster.golang import encode_json
+from muster.models import DEFAULT_NAMESPACE
 
 SERVER_PORT = 8300
 SERF_LAN_PORT = 8301
@@ -148,7 +151,7 @@ async def agent_members(call: Call) -> web.Response:
     if call.query.get("segment") and call.query.get("wan"):
         raise BadRequest("Cannot provide a segment with wan=true")
     authz = call.authorize()
-    members, removed = authz.filter([member(call.agent)], "node", lambda m: str(m["Name"]))
+    members, removed = authz.filter(await _members(call), "node", lambda m: str(m["Name"]))
     if call.query.get("wan"):
         wan_name = f"{call.agent.config.node_name}.{call.agent.config.datacenter}"
         members = [dict(m, Name=wan_name, Port=8302) for m in members]
@@ -156,6 +159,23 @@ async def agent_members(call: Call) -> web.Response:
     if authz.filtered_header(removed):
         response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
     return response
+
+
+async def _members(call: Call) -> list[dict[str, Any]]:
+    """This agent, and with the etcd catalog every agent node of the fleet: Status 1 (alive) while its
+    lease lives, 4 (failed) after, as Serf reports a member that stopped answering."""
+    this = member(call.agent)
+    catalog = call.agent.catalog
+    if not isinstance(catalog, EtcdCatalog):
+        return [this]
+    await catalog.open(Scope(DEFAULT_NAMESPACE, nodes_only=True))
+    out = []
+    for node, alive in catalog.agent_nodes():
+        if node.name == this["Name"]:
+            continue
+        tags = dict(this["Tags"], dc=node.datacenter, id=node.node_id)
+        out.append(dict(this, Name=node.name, Addr=node.address, Tags=tags, Status=1 if alive else 4))
+    return sorted([this, *out], key=lambda m: str(m["Name"]))
 
 
 async def agent_version(call: Call) -> web.Response:

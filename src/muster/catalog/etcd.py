@@ -162,6 +162,10 @@ class EtcdCatalog:
                     docs.append(doc)
         return [(doc, not doc.agent or doc.node.name in alive) for doc in docs]
 
+    def agent_nodes(self) -> list[tuple[NodeRecord, bool]]:
+        """Nodes kept by an agent, with whether its lease is alive: the fleet's `members`."""
+        return sorted(((d.node, alive) for d, alive in self._node_docs() if d.agent), key=lambda p: p[0].name)
+
     def nodes(self, namespace: str) -> list[NodeRecord]:
         return sorted((doc.node for doc, _ in self._node_docs()), key=lambda n: n.name)
 

@@ -7,6 +7,7 @@ import contextlib
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -32,23 +33,46 @@ class Member:
     data_dir: Path
     proc: subprocess.Popen[bytes] | None = None
     log: Path = field(default_factory=Path)
+    scheme: str = "http"
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{self.scheme}://127.0.0.1:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
         return f"http://127.0.0.1:{self.peer_port}"
 
 
+@dataclass(frozen=True)
+class ClientTLS:
+    """etcd serves clients over TLS and requires a client certificate signed by `ca`."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
 class EtcdCluster:
-    def __init__(self, size: int = 1, *, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, size: int = 1, *, extra_args: tuple[str, ...] = (), tls: ClientTLS | None = None
+    ) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="muster-etcd-")
         root = Path(self._tmp.name)
+        self.tls = tls
         self.extra_args = extra_args
+        if tls is not None:
+            self.extra_args += (
+                "--cert-file", str(tls.server_cert),
+                "--key-file", str(tls.server_key),
+                "--trusted-ca-file", str(tls.ca),
+                "--client-cert-auth",
+            )  # fmt: skip
+        scheme = "https" if tls else "http"
         self.members = [
-            Member(f"m{i}", free_port(), free_port(), root / f"m{i}", log=root / f"m{i}.log")
+            Member(f"m{i}", free_port(), free_port(), root / f"m{i}", log=root / f"m{i}.log", scheme=scheme)
             for i in range(size)
         ]
         self.initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
@@ -99,12 +123,21 @@ class EtcdCluster:
                 raise RuntimeError(f"etcd {member.name} exited:\n{member.log.read_text()[-3000:]}")
             with (
                 contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{member.client_url}/health", timeout=2) as reply,
+                urllib.request.urlopen(
+                    f"{member.client_url}/health", timeout=2, context=self._context()
+                ) as reply,
             ):
                 if b'"health":"true"' in reply.read():
                     return
             time.sleep(0.1)
         raise RuntimeError(f"etcd {member.name} not healthy:\n{member.log.read_text()[-3000:]}")
+
+    def _context(self) -> ssl.SSLContext | None:
+        if self.tls is None:
+            return None
+        context = ssl.create_default_context(cafile=str(self.tls.ca))
+        context.load_cert_chain(self.tls.client_cert, self.tls.client_key)
+        return context
 
     def kill(self, member: Member) -> None:
         if member.proc is not None and member.proc.poll() is None:

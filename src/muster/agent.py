@@ -198,9 +198,14 @@ class Agent:
             await self.catalog.start()
             await self.catalog_sync.start()
 
-    async def stop_catalog(self) -> None:
-        if self.catalog_sync is not None and isinstance(self.catalog, EtcdCatalog):
+    async def leave_catalog(self) -> None:
+        """On SIGTERM, before draining: this node's instances leave the fleet's healthy answers."""
+        if self.catalog_sync is not None:
             await self.catalog_sync.stop()
+
+    async def stop_catalog(self) -> None:
+        await self.leave_catalog()
+        if isinstance(self.catalog, EtcdCatalog):
             await self.catalog.stop()
 
     def close(self) -> None:

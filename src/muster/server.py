@@ -116,6 +116,7 @@ async def drain(agent: Agent, stop: asyncio.Event) -> None:
     """Report `stopping` at once, so `/status/v1/simple` turns 503 and balancers take the agent out,
     and keep serving every request normally for the grace period; a second signal ends it early."""
     agent.status.mark_stopping()
+    await agent.leave_catalog()  # the fleet's healthy answers drop this node now
     grace = agent.config.status_drain_grace_seconds
     if grace <= 0:
         return

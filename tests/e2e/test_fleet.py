@@ -4,6 +4,7 @@ agent, a dead etcd member, all of etcd gone and back, drift repair, reaping and 
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,9 +39,10 @@ class Fleet:
         self.prefix = f"/t{time.monotonic_ns()}/"
         self.agents: dict[str, AgentProcess] = {}
 
-    def start(self, *names: str) -> None:
+    def start(self, *names: str, extra: tuple[str, ...] = ()) -> None:
         for name in names:
             args = [*self.cluster.agent_args(self.prefix), "-config-file", str(self.config), "-node", name]
+            args += extra
             args += ["-dns-port", "-1"]  # DNS over the fleet: tests/e2e/test_dns*.py
             self.agents[name] = AgentProcess(*args).start()
 
@@ -237,6 +239,7 @@ def test_without_etcd_agents_keep_working_and_converge_when_it_returns(tmp_path:
         register(fleet["a"], "late", "late-a", 90)
         assert fleet["a"].get("/v1/agent/service/late-a").status == 200
         assert fleet["a"].get("/v1/agent/health/service/name/web").status == 200
+
         # Catalog reads serve the last view and say it may be stale.
         def stale_view() -> Reply | None:
             reply = fleet["c"].get("/v1/health/service/web")
@@ -286,7 +289,8 @@ def test_external_services_register_and_deregister_through_the_catalog_api(fleet
     assert (reply.status, reply.text) == (200, "true")
     wait_for(lambda: healthy(fleet["c"], "extdb") == [("db-appliance", "extdb1")], 5.0, "extdb on c")
     entry = fleet["c"].get("/v1/health/service/extdb").json()[0]
-    assert entry["Service"]["Address"] == "" and entry["Node"]["Address"] == "10.0.0.9"
+    assert entry["Service"]["Address"] == ""
+    assert entry["Node"]["Address"] == "10.0.0.9"
     assert [c["CheckID"] for c in entry["Checks"]] == ["extdb-alive"]  # no serfHealth: no agent
     critical = {"Node": "db-appliance", "Address": "10.0.0.9", "SkipNodeUpdate": True}
     critical["Check"] = {"CheckID": "extdb-alive", "ServiceID": "extdb1", "Status": "critical"}
@@ -326,3 +330,22 @@ def test_members_lists_the_fleet_and_marks_a_dead_agent_failed(fleet: Fleet) -> 
     wait_for(lambda: statuses() == {"a": 1, "b": 1, "c": 1}, 10.0, "three live members")
     fleet["c"].kill9()
     wait_for(lambda: statuses() == {"a": 1, "b": 1, "c": 4}, LEASE_TTL + 5.0, "c failed")
+
+
+def test_a_draining_agent_leaves_the_fleets_healthy_answers_at_once(
+    cluster: EtcdCluster, tmp_path: Path
+) -> None:
+    fleet = Fleet(cluster, tmp_path, etcd={"lease_ttl": "30s"})
+    try:
+        fleet.start("a")
+        fleet.start("b", extra=("-drain-grace-seconds", "60"))
+        register(fleet["b"], "web", "web-b", 80)
+        wait_for(lambda: healthy(fleet["a"], "web") == [("b", "web-b")], 5.0, "web-b healthy on a")
+        assert fleet["b"].proc is not None
+        fleet["b"].proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        wait_for(lambda: healthy(fleet["a"], "web") == [], 10.0, "web-b out of passing")
+        assert time.monotonic() - signalled < 15.0  # the lease TTL is 30 s: this was the leave, not expiry
+        assert fleet["b"].get("/status/v1/simple").status == 503  # still serving while it drains
+    finally:
+        fleet.close()

@@ -125,15 +125,19 @@ class CatalogSync:
         ]
 
     async def stop(self) -> None:
+        """Leave: stop syncing and revoke the lease, so this node's instances turn critical across the
+        fleet now (drain start), not a lease TTL later. Catalog reads keep working until the end."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.lease:  # a clean stop: this node's instances turn critical now, not after the TTL
+        self._tasks = []
+        if self.lease:
             with contextlib.suppress(EtcdUnavailable, TimeoutError):
                 async with asyncio.timeout(2):
                     await self.catalog.client.revoke(self.lease)
+            self.lease = 0
 
     def _failed(self, exc: Exception) -> None:
         if self.in_sync or self.last_error != str(exc):

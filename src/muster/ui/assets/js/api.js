@@ -118,10 +118,12 @@ export function watch(path, { query = {}, signal, onData, onError }) {
       } catch (err) {
         if (signal.aborted || err.name === "AbortError") return;
         onError(err);
+        const answered = err.status >= 400 && err.status < 500; // the agent is there; the request is not
+        if (answered) reportLive({ ok: true });
         if (err.status === 400) return;
         backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 1000);
         const delay = backoff / 2 + Math.random() * (backoff / 2);
-        if (err.status !== 403 && err.status !== 404) reportLive({ ok: false, retryMs: delay });
+        if (!answered) reportLive({ ok: false, retryMs: delay });
         await sleep(delay, signal);
       }
     }

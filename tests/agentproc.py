@@ -50,6 +50,7 @@ class AgentProcess:
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.dns_port = 0  # -1 when the agent runs without DNS
         self.stderr_lines: list[str] = []
 
     @property
@@ -67,6 +68,8 @@ class AgentProcess:
             "muster",
             "agent",
             "-http-port",
+            "0",
+            "-dns-port",  # a free port: the default 8600 would collide between parallel tests
             "0",
             "-node",
             "test-node",
@@ -91,8 +94,20 @@ class AgentProcess:
             self.proc.wait(timeout=5)
             raise RuntimeError(f"agent did not start: {line!r} {''.join(self.stderr_lines)}")
         self.port = int(line.rsplit(":", 1)[1])
+        self.dns_port = -1
+        if self._dns_enabled():
+            while not line.startswith("DNS listening on "):  # after the HTTP(S) lines, in one write
+                line = self.proc.stdout.readline().decode()
+                if not line:
+                    raise RuntimeError(f"agent printed no DNS line: {''.join(self.stderr_lines)}")
+            self.dns_port = int(line.split()[3].rsplit(":", 1)[1])  # DNS listening on HOST:PORT (udp, tcp)
         assert time.monotonic() < deadline
         return self
+
+    def _dns_enabled(self) -> bool:
+        cmd = self.command()
+        ports = [cmd[i + 1] for i, arg in enumerate(cmd[:-1]) if arg in ("-dns-port", "--dns-port")]
+        return not ports or ports[-1] != "-1"
 
     def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stderr is not None

@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from muster.dns.cache import DNSStats
 from muster.models import CRITICAL, PASSING, WARNING
 from muster.status.subsystems import health_counts
 from muster.store import SQLiteStore
@@ -123,6 +124,7 @@ class AgentMetrics:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
         self.http = HttpStats()
+        self.dns: DNSStats | None = None  # set by the DNS server when it runs
         self.registry = CollectorRegistry()
         self.registry.register(_AgentCollector(self))
         ProcessCollector(registry=self.registry)
@@ -130,7 +132,13 @@ class AgentMetrics:
         GCCollector(registry=self.registry)
 
     def series(self) -> list[Series]:
-        return [*self._http_series(), *self._catalog_series(), *self._check_series(), *self._store_series()]
+        return [
+            *self._http_series(),
+            *self._catalog_series(),
+            *self._check_series(),
+            *self._store_series(),
+            *self._dns_series(),
+        ]
 
     def prometheus_text(self) -> bytes:
         return generate_latest(self.registry)
@@ -216,6 +224,27 @@ class AgentMetrics:
         yield Series("muster.store.last_commit_seconds", "Duration of the latest commit", GAUGE, value=latest)
         size = store.size_bytes() if isinstance(store, SQLiteStore) else 0
         yield Series("muster.store.size_bytes", "Database and WAL size", GAUGE, value=size)
+
+    def _dns_series(self) -> Iterable[Series]:
+        stats = self.dns
+        if stats is None:
+            return
+        for kind, count in sorted(stats.queries.items()):
+            yield Series(
+                "muster.dns.queries", "DNS queries answered, by type", COUNTER, {"type": kind}, count
+            )
+        yield Series(
+            "muster.dns.cache_hits", "DNS replies served from the cache", COUNTER, value=stats.cache_hits
+        )
+        yield Series("muster.dns.cache_misses", "DNS replies built afresh", COUNTER, value=stats.cache_misses)
+        yield Series("muster.dns.recursed", "DNS queries sent to a recursor", COUNTER, value=stats.recursed)
+        failures = stats.recursor_failures
+        yield Series(
+            "muster.dns.recursor_failures", "Recursed queries no recursor answered", COUNTER, value=failures
+        )
+        yield Series(
+            "muster.dns.malformed", "DNS messages that did not parse", COUNTER, value=stats.malformed
+        )
 
 
 class _AgentCollector(Collector):

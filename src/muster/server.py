@@ -1,6 +1,7 @@
-"""Running the agent: the HTTP and HTTPS listeners (one Dispatcher) on one uvloop event loop, the startup
-lines, signals (SIGTERM/SIGINT drain then stop, SIGHUP reloads), and an orderly shutdown: balancers are
-told first (`/status/v1/simple` turns 503), then blocked queries are woken, then the listeners close."""
+"""Running the agent: the HTTP and HTTPS listeners (one Dispatcher) and the DNS server on one uvloop event
+loop, the startup lines, signals (SIGTERM/SIGINT drain then stop, SIGHUP reloads), and an orderly
+shutdown: balancers are told first (`/status/v1/simple` turns 503), then blocked queries are woken,
+then the listeners close."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from aiohttp import web
 from muster.agent import Agent
 from muster.api.app import Dispatcher
 from muster.config import AgentConfig
+from muster.dns.server import DNSServer
 from muster.errors import ConfigError
+from muster.headdeadline import HeadDeadlineServer
 from muster.store import SQLiteStore
 from muster.tls import server_context
 
@@ -77,11 +80,15 @@ async def serve(agent: Agent) -> None:
     loop = asyncio.get_running_loop()
     if isinstance(agent.store, SQLiteStore):
         agent.store.start(loop)
-    server = web.Server(Dispatcher(agent), handler_cancellation=True, access_log=None)
+    server = HeadDeadlineServer(Dispatcher(agent), handler_cancellation=True, access_log=None)
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
+    dns_server = DNSServer(agent) if agent.config.dns.port >= 0 else None
     try:
         lines = [await _start(runner, listener) for listener in listeners]
+        if dns_server is not None:
+            lines.append(await dns_server.start())
+            agent.metrics.dns = dns_server.handler.stats
     except ConfigError:
         await runner.cleanup()
         raise
@@ -105,6 +112,8 @@ async def serve(agent: Agent) -> None:
         agent.state.waiters.close()
         reaper.cancel()
         await agent.runner.stop()
+        if dns_server is not None:
+            await dns_server.stop()
         await agent.stop_catalog()
         await runner.cleanup()
         await agent.status.stop()

@@ -1,0 +1,203 @@
+"""One query in, one reply out (Consul's agent/dns handleQuery): the cached fast path, then the full
+path: parse, route to the domain, reverse or recursor, build, pack, cache. A malformed query is
+answered FORMERR (or dropped when it has no header); it never stops the server."""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from typing import TYPE_CHECKING
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+
+from muster.acl.authorizer import Authorizer
+from muster.catalog import Catalog
+from muster.dns.cache import REOPEN_SECONDS, DNSStats, Entry, ReplyCache
+from muster.dns.config import DNSConfig
+from muster.dns.names import parse_lookup, reverse_address
+from muster.dns.records import Answer, Context, answer_lookup, answer_reverse
+from muster.dns.recursor import forward
+from muster.dns.wire import Packer, cache_key, error_reply, message_reply, restamp
+from muster.errors import MusterError
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+
+log = logging.getLogger("muster.dns")
+REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
+_UNPARSABLE = (dns.exception.DNSException, ValueError, IndexError, KeyError, TypeError, struct.error)
+_NO_TRANSFER = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+
+
+def _domain(text: str) -> dns.name.Name | None:
+    try:
+        return dns.name.from_text(text) if text else None
+    except dns.exception.DNSException:
+        return None
+
+
+class DNSHandler:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.cache = ReplyCache()
+        self.stats = DNSStats()
+        self.config = agent.config.dns
+        self._load(self.config)
+
+    def _load(self, config: DNSConfig) -> None:
+        self.config = config
+        domains = (_domain(config.domain), _domain(config.alt_domain))
+        self.domains = tuple(d for d in domains if d is not None)
+        self.cache.clear()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.agent.catalog
+
+    def _reloaded(self) -> None:
+        if self.agent.config.dns is not self.config:  # SIGHUP swapped the config: TTLs, recursors...
+            self._load(self.agent.config.dns)
+
+    def _acl_stamp(self) -> object:
+        acl = self.agent.acl
+        return (acl.index, acl.agent_token("dns")) if acl.enabled else None
+
+    def _current(self, entry: Entry) -> bool:
+        scope = entry.scope
+        return (scope is None or self.catalog.index(scope) == entry.index) and (
+            entry.acl_stamp == self._acl_stamp()
+        )
+
+    # -- the fast path: a cached reply, still current --------------------------------------------
+    def cached(self, data: bytes, tcp: bool) -> bytes | None:
+        self._reloaded()
+        key = cache_key(data, tcp)
+        if key is None:
+            return None
+        entry = self.cache.get(key)
+        if entry is None or time.monotonic() - entry.checked > REOPEN_SECONDS or not self._current(entry):
+            return None
+        stats = self.stats
+        stats.cache_hits += 1
+        question = key[0]
+        stats.count(question[-4] << 8 | question[-3])
+        return restamp(entry.next_variant(), data)
+
+    # -- the full path ---------------------------------------------------------------------------
+    async def resolve(self, data: bytes, tcp: bool) -> bytes | None:
+        """The reply to send, or None to send nothing (a response, or not even a header)."""
+        self._reloaded()
+        key = cache_key(data, tcp)
+        entry = self.cache.get(key) if key is not None else None
+        if entry is not None and entry.scope is not None:
+            await self.catalog.open(entry.scope)  # keep the view alive, then see if it moved
+            if self._current(entry):
+                entry.checked = time.monotonic()
+                self.stats.cache_hits += 1
+                self.stats.count(key[0][-4] << 8 | key[0][-3] if key else 0)
+                return restamp(entry.next_variant(), data)
+        try:
+            request = dns.message.from_wire(data)
+        except dns.message.ShortHeader:
+            self.stats.malformed += 1
+            return None
+        except _UNPARSABLE:
+            self.stats.malformed += 1
+            return error_reply(data, dns.rcode.FORMERR)
+        if request.flags & dns.flags.QR:
+            return None
+        self.stats.cache_misses += 1
+        return await self._answer(request, data, tcp)
+
+    async def _answer(self, request: dns.message.Message, data: bytes, tcp: bool) -> bytes | None:
+        recursion = bool(self.config.recursors)
+        if request.opcode() != dns.opcode.QUERY:
+            return message_reply(request, dns.rcode.NOTIMP, recursion)
+        if len(request.question) != 1:
+            return message_reply(request, dns.rcode.FORMERR, recursion)
+        if request.edns > 0:
+            return message_reply(request, dns.rcode.BADVERS, recursion)
+        question = request.question[0]
+        qname, qtype = question.name, question.rdtype
+        self.stats.count(qtype)
+        if qtype in _NO_TRANSFER:
+            return message_reply(request, dns.rcode.NOTIMP, recursion)
+        domain = next((d for d in self.domains if qname.is_subdomain(d)), None)
+        if domain is not None:
+            labels = [label.decode(errors="replace").lower() for label in qname.relativize(domain).labels]
+            ctx = self._context(domain, qname, qtype)
+            answer = await answer_lookup(ctx, parse_lookup(labels, qtype == dns.rdatatype.SRV))
+            return self._pack(request, answer, data, tcp, domain)
+        if any(qname.is_subdomain(zone) for zone in REVERSE_ZONES):
+            labels = [label.decode(errors="replace").lower() for label in qname.labels[:-1]]
+            address = reverse_address(labels)
+            reverse = await answer_reverse(self._context(self.domains[0], qname, qtype), address or "")
+            if reverse is not None:
+                return self._pack(request, reverse, data, tcp, self.domains[0])
+            if not recursion:
+                return message_reply(request, dns.rcode.NXDOMAIN, recursion)
+        if not recursion:
+            return message_reply(request, dns.rcode.REFUSED, recursion)  # Consul: not ours, no recursor
+        self.stats.recursed += 1
+        reply = await forward(data, self.config.recursors, self.config.recursor_timeout, tcp=tcp)
+        if reply is None:
+            self.stats.recursor_failures += 1
+            return message_reply(request, dns.rcode.SERVFAIL, recursion)
+        return reply
+
+    def _context(self, domain: dns.name.Name, qname: dns.name.Name, qtype: int) -> Context:
+        config = self.agent.config
+        return Context(
+            catalog=self.catalog,
+            authz=self._authorizer(),
+            config=self.config,
+            datacenter=config.datacenter,
+            node_name=config.node_name,
+            node_address=config.bind_addr,
+            domain=domain,
+            qname=qname,
+            qtype=qtype,
+        )
+
+    def _authorizer(self) -> Authorizer:
+        """The `dns` agent token, else the default one (authorize falls back), as Consul's DNS reads."""
+        acl = self.agent.acl
+        try:
+            return acl.authorize(acl.agent_token("dns"))
+        except MusterError:  # an unknown or expired token: it may read nothing
+            return Authorizer(accessor_id="", default_allow=False, has_token=False)
+
+    def _pack(
+        self, request: dns.message.Message, answer: Answer, data: bytes, tcp: bool, domain: dns.name.Name
+    ) -> bytes:
+        key = cache_key(data, tcp)
+        index = self.catalog.index(answer.scope) if answer.scope is not None else 0
+        limit = key[1] & 0xFFFF if key is not None else self._limit(request, tcp)
+        packer = Packer(
+            request,
+            answer,
+            self.config,
+            domain=domain,
+            limit=limit,
+            udp=not tcp,
+            recursion_available=bool(self.config.recursors),
+        )
+        variants = packer.variants()
+        if key is not None:
+            entry = Entry(variants, answer.scope, index, self._acl_stamp(), time.monotonic())
+            self.cache.put(key, entry)
+            return restamp(entry.next_variant(), data)
+        return variants[0]
+
+    @staticmethod
+    def _limit(request: dns.message.Message, tcp: bool) -> int:
+        if tcp:
+            return 65535
+        return max(512, min(65535, request.payload)) if request.edns >= 0 else 512

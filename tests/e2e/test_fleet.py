@@ -349,3 +349,27 @@ def test_a_draining_agent_leaves_the_fleets_healthy_answers_at_once(
         assert fleet["b"].get("/status/v1/simple").status == 503  # still serving while it drains
     finally:
         fleet.close()
+
+
+def test_dc_reads_another_datacenter_sharing_the_etcd_cluster(cluster: EtcdCluster, tmp_path: Path) -> None:
+    fleet = Fleet(cluster, tmp_path)
+    try:
+        fleet.start("east-1")
+        fleet.start("west-1", extra=("-datacenter", "west"))
+        register(fleet["west-1"], "web", "web-w", 80)
+        register(fleet["east-1"], "web", "web-e", 81)
+        wait_for(lambda: healthy(fleet["east-1"], "web") == [("east-1", "web-e")], 5.0, "web-e in dc1")
+        datacenters = fleet["east-1"].get("/v1/catalog/datacenters").json()
+        wait_for(
+            lambda: "west" in fleet["east-1"].get("/v1/catalog/datacenters").json(), 5.0, f"{datacenters}"
+        )
+
+        def west() -> list[str]:
+            entries = fleet["east-1"].get("/v1/health/service/web?dc=west").json()
+            return [entry["Service"]["ID"] for entry in entries]
+
+        wait_for(lambda: west() == ["web-w"], 5.0, "web-w through ?dc=west")
+        unknown = fleet["east-1"].get("/v1/health/service/web?dc=mars")
+        assert (unknown.status, unknown.text) == (400, "No path to datacenter")
+    finally:
+        fleet.close()

@@ -12,7 +12,7 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import effective_wait
-from muster.catalog import Instance, NodeRecord, Scope
+from muster.catalog import Catalog, Instance, NodeRecord, Scope
 from muster.catalog import shapes as shape
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool
@@ -33,7 +33,7 @@ async def blocking(
         raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
     if "cached" in query and "consistent" in query:
         raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
-    catalog = call.agent.catalog
+    catalog = _catalog(call)
     scope = Scope(call.namespace(), service, nodes_only)
     await catalog.open(scope, consistent="consistent" in query)
     if index > 0:
@@ -56,6 +56,15 @@ def _tags_match(instance: Instance, tags: list[str]) -> bool:
     return all(tag in instance.service.tags for tag in tags)
 
 
+def _catalog(call: Call) -> Catalog:
+    """The catalog for `?dc=` (this agent's datacenter when absent)."""
+    datacenter = call.query.get("dc") or call.agent.config.datacenter
+    catalog = call.agent.catalog.in_datacenter(datacenter)
+    if catalog is None:  # Consul answers 500; naming a datacenter that does not exist is the client's mistake
+        raise BadRequest("No path to datacenter")
+    return catalog
+
+
 async def catalog_datacenters(call: Call) -> web.Response:
     return render.json_bytes(encode_json(call.agent.catalog.datacenters()), pretty=call.pretty, dev=False)
 
@@ -72,7 +81,7 @@ async def catalog_services(call: Call) -> web.Response:
     namespace = call.namespace()
 
     def build(index: int) -> Any:
-        services = call.agent.catalog.services(namespace)
+        services = _catalog(call).services(namespace)
         return {
             name: tags for name, tags in services.items() if authz.allowed("service", name, "read", namespace)
         }
@@ -85,7 +94,7 @@ async def catalog_nodes(call: Call) -> web.Response:
     namespace = call.namespace()
 
     def build(index: int) -> Any:
-        nodes = [n for n in call.agent.catalog.nodes(namespace) if authz.allowed("node", n.name, "read")]
+        nodes = [n for n in _catalog(call).nodes(namespace) if authz.allowed("node", n.name, "read")]
         return _filtered(call, "Node", [shape.node(n, index) for n in nodes])
 
     return await blocking(call, build, nodes_only=True)
@@ -102,7 +111,7 @@ async def catalog_service(call: Call) -> web.Response:
     def build(index: int) -> Any:
         instances = [
             i
-            for i in call.agent.catalog.instances(namespace, name)
+            for i in _catalog(call).instances(namespace, name)
             if _tags_match(i, tags) and _visible(call, namespace, i)
         ]
         return _filtered(call, "ServiceNode", [shape.service_node(i, index) for i in instances])
@@ -118,11 +127,11 @@ async def catalog_node(call: Call) -> web.Response:
     namespace = call.namespace()
 
     def build(index: int) -> Any:
-        record = call.agent.catalog.node(name)
+        record = _catalog(call).node(name)
         if record is None or not authz.allowed("node", name, "read"):
             return None
         instances = [
-            i for i in call.agent.catalog.instances(namespace, node=name) if _visible(call, namespace, i)
+            i for i in _catalog(call).instances(namespace, node=name) if _visible(call, namespace, i)
         ]
         return {
             "Node": shape.node(record, index),
@@ -154,7 +163,7 @@ async def health_service(call: Call) -> web.Response:
     def build(index: int) -> Any:
         instances = [
             i
-            for i in call.agent.catalog.instances(namespace, name)
+            for i in _catalog(call).instances(namespace, name)
             if _tags_match(i, tags)
             and _visible(call, namespace, i)
             and (not passing or all(c.status == PASSING for c in i.checks))
@@ -176,7 +185,7 @@ def _checks(call: Call, keep: Callable[[Any], bool], service: str | None = None)
     def build(index: int) -> Any:
         checks = [
             shape.health_check(check, node.name, index)
-            for node, check in call.agent.catalog.checks(namespace, service)
+            for node, check in _catalog(call).checks(namespace, service)
             if keep((node, check)) and readable(node, check)
         ]
         return _filtered(call, "HealthCheck", checks)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -84,6 +85,17 @@ class EtcdCatalog:
         if self.connected:
             return Contact()
         return Contact(False, int((time.monotonic() - self.last_contact) * 1000))
+
+    def in_datacenter(self, datacenter: str) -> EtcdCatalog | None:
+        """Another datacenter sharing this etcd (and prefix): the same client and views, its own keys."""
+        if datacenter == self.layout.datacenter:
+            return self
+        if datacenter not in self.datacenters():
+            return None
+        sibling = copy.copy(self)  # shares the client and the views (their prefixes name the datacenter)
+        sibling._client = self.client
+        sibling.layout = Layout(self.config.etcd.prefix, datacenter)
+        return sibling
 
     # -- views ------------------------------------------------------------------------------------
     def view(self, prefix: bytes) -> PrefixView:

@@ -46,6 +46,9 @@ class LocalCatalog:
     def contact(self) -> Contact:
         return Contact()
 
+    def in_datacenter(self, datacenter: str) -> LocalCatalog | None:
+        return self if datacenter == self.agent.config.datacenter else None
+
     async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         state = self.agent.state

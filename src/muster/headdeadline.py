@@ -1,0 +1,59 @@
+"""A deadline for reading a request head, as Go's http.Server ReadHeaderTimeout: aiohttp has none (its
+keep-alive timer, 75 s, is the only bound), so a client trickling header bytes (slowloris) could hold a
+connection and a file descriptor for minutes. Here a head must be complete within HEAD_TIMEOUT_SECONDS of
+the connection opening, or of its first byte once the connection is idle between requests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+HEAD_TIMEOUT_SECONDS = 10.0
+
+
+class HeadDeadlineHandler(RequestHandler):
+    """Closes the connection when the request head it is waiting for is not complete in time. Only
+    while the handler waits for a head: a slow request body is the handler's business, not ours."""
+
+    def __init__(self, *args: Any, head_timeout: float = HEAD_TIMEOUT_SECONDS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_timeout = head_timeout
+        self.head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.head_timer is None and self._waiting_for_head():
+            self._arm()  # the first bytes of the next head on a kept-alive connection
+
+    def _waiting_for_head(self) -> bool:
+        waiter = self._waiter
+        return waiter is not None and not waiter.done() and not self._messages
+
+    def _arm(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.head_timer = loop.call_later(self.head_timeout, self._overdue, self._request_count)
+
+    def _overdue(self, count: int) -> None:
+        self.head_timer = None
+        if self._request_count == count and (self._waiting_for_head() or count == 0):
+            self.force_close()
+
+
+class HeadDeadlineServer(web.Server):
+    """aiohttp's low-level server, building HeadDeadlineHandler connections."""
+
+    def __call__(self) -> HeadDeadlineHandler:
+        return HeadDeadlineHandler(self, loop=self._loop, **self._kwargs)

@@ -32,12 +32,17 @@ pytestmark = pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
 
 
 def query(
-    agent: AgentProcess, name: str, rdtype: str = "A", *, tcp: bool = False, payload: int | None = None
+    agent: AgentProcess,
+    name: str,
+    rdtype: str = "A",
+    *,
+    tcp: bool = False,
+    payload: int | None = None,
+    one_rr_per_rrset: bool = False,
 ) -> dns.message.Message:
     request = dns.message.make_query(name, rdtype, use_edns=payload is not None, payload=payload or 512)
-    if tcp:
-        return dns.query.tcp(request, "127.0.0.1", timeout=10, port=agent.dns_port)
-    return dns.query.udp(request, "127.0.0.1", timeout=10, port=agent.dns_port)
+    ask = dns.query.tcp if tcp else dns.query.udp
+    return ask(request, "127.0.0.1", timeout=10, port=agent.dns_port, one_rr_per_rrset=one_rr_per_rrset)
 
 
 def rdatas(reply: dns.message.Message, rdtype: str, section: str = "answer") -> list[Any]:
@@ -138,6 +143,9 @@ def test_rfc2782_srv_has_ports_weights_and_an_address_per_target(agent: AgentPro
         "0a000002.addr.dc1.consul.": {"10.0.0.2"},
         "test-node.node.dc1.consul.": {"127.0.0.1"},
     } == extra
+    # One A per SRV record, repeated when targets repeat: HAProxy pairs each SRV with its own.
+    each = query(agent, "_web._tcp.service.consul", "SRV", payload=4096, one_rr_per_rrset=True)
+    assert 4 == sum(1 for rrset in each.additional if rrset.rdtype == dns.rdatatype.A)
     tagged = rdatas(query(agent, "_web._v1.service.consul", "SRV"), "SRV")
     assert [8001] == [srv.port for srv in tagged]
     assert {8001, 8002, 8099, 8100} == {

@@ -1,6 +1,6 @@
 """Answers from the catalog, as Consul's agent/dns builds them: healthy instances only (a critical check,
 the node's included, removes one; with `only_passing` a warning does too), A/AAAA with addresses
-deduplicated, SRV with one address record per target in the additional section, node and addr lookups,
+deduplicated, SRV with an address record per SRV record in the additional section, node and addr lookups,
 PTR for known addresses, the apex SOA/NS, and SOA in the authority section of NXDOMAIN and NODATA."""
 
 from __future__ import annotations

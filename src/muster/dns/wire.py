@@ -158,24 +158,23 @@ class Packer:
             renderer.add_rrset(dns.renderer.ANSWER, rrset)  # type: ignore[no-untyped-call]
         if soa:
             renderer.add_rrset(dns.renderer.AUTHORITY, _rrsets([soa_record(self.config, self.domain)])[0])  # type: ignore[no-untyped-call]
-        for rrset in _rrsets(self._additional(records)):
-            renderer.add_rrset(dns.renderer.ADDITIONAL, rrset)  # type: ignore[no-untyped-call]
+        for record in self._additional(records):  # one RRset each: repeats must not merge
+            renderer.add_rrset(dns.renderer.ADDITIONAL, _rrsets([record])[0])  # type: ignore[no-untyped-call]
         if request.edns >= 0:
             renderer.add_edns(0, 0, EDNS_PAYLOAD)  # type: ignore[no-untyped-call]
         renderer.write_header()  # type: ignore[no-untyped-call]
         return renderer.get_wire()  # type: ignore[no-any-return, no-untyped-call]
 
     def _additional(self, records: list[Record]) -> list[Record]:
-        """The additional records of the targets still answered (Consul's syncExtra), each once."""
+        """The address records of each SRV record still answered (Consul's syncExtra), one set per SRV
+        record even when several share a target: HAProxy pairs each SRV with its own additional record."""
         additional = self.answer.additional
         if not additional:
             return []
         out: list[Record] = []
-        seen: set[dns.name.Name] = set()
         for record in records:
             target = getattr(record.rdata, "target", None)
-            if isinstance(target, dns.name.Name) and target not in seen:
-                seen.add(target)
+            if isinstance(target, dns.name.Name):
                 out += additional.get(target, [])
         return out
 

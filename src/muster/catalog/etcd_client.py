@@ -177,9 +177,9 @@ class EtcdClient:
         reply = await self._call(self.kv.Txn, rpc.TxnRequest(compare=[], success=ops))
         return int(reply.header.revision)
 
-    async def put_if_absent(self, key: bytes, value: bytes) -> bool:
+    async def put_if_absent(self, key: bytes, value: bytes, lease: int = 0) -> bool:
         compare = rpc.Compare(result=rpc.Compare.EQUAL, target=rpc.Compare.CREATE, key=key, create_revision=0)
-        op = rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value))
+        op = rpc.RequestOp(request_put=rpc.PutRequest(key=key, value=value, lease=lease))
         reply = await self._call(self.kv.Txn, rpc.TxnRequest(compare=[compare], success=[op]))
         return bool(reply.succeeded)
 

@@ -101,6 +101,10 @@ class Layout:
     def service_alive(self, namespace: str, name: str, node: str) -> bytes:
         return self.service_node(namespace, name, node) + b"alive"
 
+    def reaper(self) -> bytes:
+        """Held (leased) by the one agent that reaps this datacenter: reaping stays linear in the fleet."""
+        return f"{self.dc}reaper".encode()
+
     def dead(self, node: str = "") -> bytes:
         return f"{self.dc}dead/{_q(node)}".encode()
 

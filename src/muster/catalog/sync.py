@@ -251,7 +251,20 @@ class CatalogSync:
         while True:
             await asyncio.sleep(period * random.uniform(0.75, 1.25))
             with contextlib.suppress(EtcdUnavailable):
-                await self.reap(timeout)
+                if await self.holds_reaper():
+                    await self.reap(timeout)
+
+    async def holds_reaper(self) -> bool:
+        """Take the datacenter's reaper key if it is free (it rides on our lease, so it frees itself when
+        its holder dies); only its holder reads the node list, not every agent."""
+        if not self.lease:
+            return False
+        key = self.layout.reaper()
+        if await self.catalog.client.put_if_absent(key, self.node_name.encode(), self.lease):
+            return True
+        _, found = await self.catalog.client.get_many([key])
+        holder = found.get(key)
+        return holder is not None and holder.lease == self.lease
 
     async def reap(self, reconnect_timeout: float) -> None:
         """Mark nodes whose lease is gone as dead (once), and remove those dead longer than timeout."""

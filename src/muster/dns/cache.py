@@ -1,4 +1,4 @@
-"""Packed replies, kept until the catalog scope they were built from changes: a hit is a dict lookup
+"""Packed replies, kept until a catalog scope they were built from changes: a hit is a dict lookup
 and a two-byte ID patch, no parse and no render. Also the query counters (docs/metrics.md)."""
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def type_name(rdtype: int) -> str:
 @dataclass(slots=True)
 class Entry:
     variants: list[bytes]  # the same answer in different shuffled orders, served in turn
-    scope: Scope | None  # None: the reply depends on no catalog data
-    index: int
+    scopes: tuple[Scope, ...]  # what the reply was read from (none: no catalog data)
+    indexes: tuple[int, ...]  # each scope's index when it was read
     acl_stamp: object
     checked: float  # monotonic time the scope was last opened and found unchanged
     turn: int = 0

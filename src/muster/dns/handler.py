@@ -16,15 +16,16 @@ import dns.name
 import dns.opcode
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 
 from muster.acl.authorizer import Authorizer
-from muster.catalog import Catalog
+from muster.catalog import Catalog, Scope
 from muster.dns.cache import REOPEN_SECONDS, DNSStats, Entry, ReplyCache
 from muster.dns.config import DNSConfig
 from muster.dns.names import parse_lookup, reverse_address
-from muster.dns.records import Answer, Context, answer_lookup, answer_reverse
+from muster.dns.records import Answer, Context, answer_lookup, answer_reverse, soa_record
 from muster.dns.recursor import forward
-from muster.dns.wire import Packer, cache_key, error_reply, message_reply, restamp
+from muster.dns.wire import Packer, cache_key, error_reply, message_reply, restamp, rrsets
 from muster.errors import MusterError
 
 if TYPE_CHECKING:
@@ -56,6 +57,15 @@ class DNSHandler:
         domains = (_domain(config.domain), _domain(config.alt_domain))
         self.domains = tuple(d for d in domains if d is not None)
         self.cache.clear()
+        self._soa: dict[dns.name.Name, tuple[int, dns.rrset.RRset]] = {}
+
+    def soa(self, domain: dns.name.Name) -> dns.rrset.RRset:
+        """The domain's SOA RRset, rebuilt once a second (its serial is the time)."""
+        now = int(time.time())
+        cached = self._soa.get(domain)
+        if cached is None or cached[0] != now:
+            cached = self._soa[domain] = (now, rrsets([soa_record(self.config, domain)])[0])
+        return cached[1]
 
     @property
     def catalog(self) -> Catalog:
@@ -69,11 +79,12 @@ class DNSHandler:
         acl = self.agent.acl
         return (acl.index, acl.agent_token("dns")) if acl.enabled else None
 
+    def _indexes(self, scopes: tuple[Scope, ...]) -> tuple[int, ...]:
+        catalog = self.catalog
+        return tuple(catalog.index(scope) for scope in scopes)
+
     def _current(self, entry: Entry) -> bool:
-        scope = entry.scope
-        return (scope is None or self.catalog.index(scope) == entry.index) and (
-            entry.acl_stamp == self._acl_stamp()
-        )
+        return self._indexes(entry.scopes) == entry.indexes and entry.acl_stamp == self._acl_stamp()
 
     # -- the fast path: a cached reply, still current --------------------------------------------
     def cached(self, data: bytes, tcp: bool) -> bytes | None:
@@ -96,8 +107,9 @@ class DNSHandler:
         self._reloaded()
         key = cache_key(data, tcp)
         entry = self.cache.get(key) if key is not None else None
-        if entry is not None and entry.scope is not None:
-            await self.catalog.open(entry.scope)  # keep the view alive, then see if it moved
+        if entry is not None:
+            for scope in entry.scopes:
+                await self.catalog.open(scope)  # keep the view alive, then see if it moved
             if self._current(entry):
                 entry.checked = time.monotonic()
                 self.stats.cache_hits += 1
@@ -131,7 +143,7 @@ class DNSHandler:
             return message_reply(request, dns.rcode.NOTIMP, recursion)
         domain = next((d for d in self.domains if qname.is_subdomain(d)), None)
         if domain is not None:
-            labels = [label.decode(errors="replace").lower() for label in qname.relativize(domain).labels]
+            labels = [label.decode(errors="replace") for label in qname.relativize(domain).labels]
             ctx = self._context(domain, qname, qtype)
             answer = await answer_lookup(ctx, parse_lookup(labels, qtype == dns.rdatatype.SRV))
             return self._pack(request, answer, data, tcp, domain)
@@ -178,20 +190,20 @@ class DNSHandler:
         self, request: dns.message.Message, answer: Answer, data: bytes, tcp: bool, domain: dns.name.Name
     ) -> bytes:
         key = cache_key(data, tcp)
-        index = self.catalog.index(answer.scope) if answer.scope is not None else 0
+        indexes = self._indexes(answer.scopes)
         limit = key[1] & 0xFFFF if key is not None else self._limit(request, tcp)
         packer = Packer(
             request,
             answer,
             self.config,
-            domain=domain,
+            soa=self.soa(domain),
             limit=limit,
             udp=not tcp,
             recursion_available=bool(self.config.recursors),
         )
         variants = packer.variants()
         if key is not None:
-            entry = Entry(variants, answer.scope, index, self._acl_stamp(), time.monotonic())
+            entry = Entry(variants, answer.scopes, indexes, self._acl_stamp(), time.monotonic())
             self.cache.put(key, entry)
             return restamp(entry.next_variant(), data)
         return variants[0]

@@ -20,8 +20,8 @@ class Lookup:
     """One parsed name inside the domain. `datacenter` None means the agent's own."""
 
     kind: str
-    name: str = ""  # service name, node name, or the hex of an addr lookup
-    tag: str = ""  # "" matches every instance
+    name: str = ""  # service or node name as typed, or the hex of an addr lookup
+    tag: str = ""  # lowercased; "" matches every instance
     datacenter: str | None = None
     namespace: str = DEFAULT_NAMESPACE
 
@@ -30,14 +30,16 @@ INVALID_LOOKUP = Lookup(INVALID)
 
 
 def parse_lookup(labels: list[str], srv: bool) -> Lookup:
-    """`labels`: the lowercased labels left of the domain. `srv`: the query type is SRV, which makes the
-    `service` label optional (`_web._tcp.consul`), as in Consul."""
+    """`labels`: the labels left of the domain, as typed. `srv`: the query type is SRV, which makes the
+    `service` label optional (`_web._tcp.consul`), as in Consul. Names keep the case they were typed in
+    (see records.py); everything else is compared lowercased."""
     if not labels:
         return Lookup(APEX)
+    lowered = [label.lower() for label in labels]
     for i in range(len(labels) - 1, -1, -1):
-        label = labels[i]
+        label = lowered[i]
         if label in _KINDS:
-            return _dispatch(label, labels[:i], labels[i + 1 :])
+            return _dispatch(label, labels[:i], lowered[i + 1 :])
         if srv and label.startswith("_"):
             return _dispatch("service", labels[: i + 1], labels[i + 1 :])
     return INVALID_LOOKUP
@@ -52,12 +54,13 @@ def _dispatch(kind: str, parts: list[str], suffixes: list[str]) -> Lookup:
         if len(parts) == 2 and parts[0].startswith("_") and parts[1].startswith("_"):
             tag = parts[1][1:]
             # `_web._tcp` asks for every instance; any other `_tag` filters on that tag (Consul).
+            tag = tag.lower()
             return Lookup(SERVICE, parts[0][1:], "" if tag == "tcp" else tag, datacenter, namespace)
-        return Lookup(SERVICE, parts[-1], ".".join(parts[:-1]), datacenter, namespace)
+        return Lookup(SERVICE, parts[-1], ".".join(parts[:-1]).lower(), datacenter, namespace)
     if kind == "node":
         return Lookup(NODE, ".".join(parts), "", datacenter, namespace)
     if kind == "addr" and len(parts) == 1:
-        return Lookup(ADDR, parts[0], "", datacenter, namespace)
+        return Lookup(ADDR, parts[0].lower(), "", datacenter, namespace)
     return INVALID_LOOKUP
 
 

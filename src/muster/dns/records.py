@@ -44,14 +44,15 @@ class Record:
 @dataclass
 class Answer:
     """What to say before shuffling, limits and truncation. `additional` is keyed by SRV target, so
-    cutting an SRV record also cuts its target's addresses. `scope` None: depends on no catalog data."""
+    cutting an SRV record also cuts its target's addresses. `scopes`: the catalog scopes it was read
+    from, whose indexes say when it is stale (none: it depends on no catalog data)."""
 
     rcode: int = dns.rcode.NOERROR
     records: list[Record] = field(default_factory=list)
     additional: dict[dns.name.Name, list[Record]] = field(default_factory=dict)
     soa: bool = False  # an SOA in the authority section (NXDOMAIN, NODATA)
     shuffle: bool = False
-    scope: Scope | None = None
+    scopes: tuple[Scope, ...] = ()
 
     def finish(self) -> Answer:
         if not self.records:
@@ -78,8 +79,8 @@ class Context:
         return self.qtype in (rdtype, T_ANY)
 
 
-def nxdomain(scope: Scope | None = None) -> Answer:
-    return Answer(dns.rcode.NXDOMAIN, soa=True, scope=scope)
+def nxdomain(scopes: tuple[Scope, ...] = ()) -> Answer:
+    return Answer(dns.rcode.NXDOMAIN, soa=True, scopes=scopes)
 
 
 def soa_record(config: DNSConfig, domain: dns.name.Name) -> Record:
@@ -152,19 +153,19 @@ async def answer_lookup(ctx: Context, lookup: Lookup) -> Answer:
     return nxdomain()
 
 
-async def _service_instances(ctx: Context, lookup: Lookup) -> tuple[Scope, list[Instance]]:
-    """The instances of a service name, matched case-insensitively as Consul's catalog does: the
-    lowercased name first (one service's view), then the namespace's names."""
+async def _service_instances(ctx: Context, lookup: Lookup) -> tuple[tuple[Scope, ...], list[Instance]]:
+    """The instances of a service: its name lowercased, else as typed. (Consul's catalog matches any
+    case; doing that here would mean reading every service name of the namespace on each miss.)"""
     catalog, namespace = ctx.catalog, lookup.namespace
-    scope = Scope(namespace, lookup.name)
-    await catalog.open(scope)
-    instances = catalog.instances(namespace, lookup.name)
-    if instances:
-        return scope, instances
-    scope = Scope(namespace)
-    await catalog.open(scope)
-    match = next((name for name in catalog.services(namespace) if name.lower() == lookup.name), None)
-    return scope, catalog.instances(namespace, match) if match is not None else []
+    scopes: tuple[Scope, ...] = ()
+    for name in dict.fromkeys((lookup.name.lower(), lookup.name)):
+        scope = Scope(namespace, name)
+        await catalog.open(scope)
+        scopes += (scope,)
+        instances = catalog.instances(namespace, name)
+        if instances:
+            return scopes, instances
+    return scopes, []
 
 
 def _visible(ctx: Context, instance: Instance, datacenter: str, tag: str) -> bool:
@@ -181,12 +182,12 @@ def _visible(ctx: Context, instance: Instance, datacenter: str, tag: str) -> boo
 
 async def _service(ctx: Context, lookup: Lookup) -> Answer:
     datacenter = lookup.datacenter or ctx.datacenter
-    scope, instances = await _service_instances(ctx, lookup)
+    scopes, instances = await _service_instances(ctx, lookup)
     found = [i for i in instances if _visible(ctx, i, datacenter, lookup.tag)]
     if not found:
-        return nxdomain(scope)
+        return nxdomain(scopes)
     ttl = service_ttl(ctx.config, found[0].service.name)
-    answer = Answer(scope=scope, shuffle=True)
+    answer = Answer(scopes=scopes, shuffle=True)
     if ctx.qtype == T_SRV:
         for instance in found:
             _add_srv(ctx, answer, instance, datacenter, ttl)
@@ -221,9 +222,11 @@ def _add_srv(ctx: Context, answer: Answer, instance: Instance, datacenter: str, 
 
 
 def _find_node(ctx: Context, name: str, namespace: str) -> NodeRecord | None:
+    """By name as typed, else in any case (the node scope holds every node already)."""
     node = ctx.catalog.node(name)
     if node is None:
-        node = next((n for n in ctx.catalog.nodes(namespace) if n.name.lower() == name), None)
+        lowered = name.lower()
+        node = next((n for n in ctx.catalog.nodes(namespace) if n.name.lower() == lowered), None)
     return node
 
 
@@ -233,9 +236,9 @@ async def _node(ctx: Context, lookup: Lookup) -> Answer:
     datacenter = lookup.datacenter or ctx.datacenter
     node = _find_node(ctx, lookup.name, lookup.namespace)
     if node is None or node.datacenter != datacenter or not ctx.authz.allowed("node", node.name, "read"):
-        return nxdomain(scope)
+        return nxdomain((scope,))
     ttl = int(ctx.config.node_ttl)
-    answer = Answer(scope=scope)
+    answer = Answer(scopes=(scope,))
     answer.records += address_records(ctx.qname, node.address, ttl, ctx.qtype)
     if ctx.wants(T_TXT):
         for key, value in sorted(node.meta.items()):
@@ -276,7 +279,7 @@ async def answer_reverse(ctx: Context, address: str) -> Answer | None:
     catalog, authz = ctx.catalog, ctx.authz
     scope = Scope(DEFAULT_NAMESPACE)
     await catalog.open(scope)
-    answer = Answer(scope=scope)
+    answer = Answer(scopes=(scope,))
     node_ttl = int(ctx.config.node_ttl)
     for node in catalog.nodes(DEFAULT_NAMESPACE):
         if (

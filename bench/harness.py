@@ -40,9 +40,13 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, *, seconds: int = 10, connections: int = 50, threads: int = 1) -> WrkResult:
+def wrk(
+    url: str, *, seconds: float = 10, connections: int = 50, threads: int = 1, script: Path | None = None
+) -> WrkResult:
+    """wrk's figures for `url`; `script` is a Lua file that shapes each request (method, path, body)."""
+    extra = ["-s", str(script)] if script is not None else []
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -56,8 +60,12 @@ def wrk(url: str, *, seconds: int = 10, connections: int = 50, threads: int = 1)
         return _ms(match.group(1), match.group(2))
 
     errors = 0
-    for match in re.finditer(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*?(\d+)", out):
-        errors += int(match.group(1) or 0)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        errors += int(non_2xx.group(1))
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if sockets:
+        errors += sum(int(n) for n in sockets.groups())
     return WrkResult(rps, pct("50"), pct("99"), errors)
 
 
@@ -107,3 +115,29 @@ def rss_mib(pid: int) -> float:
 
 def start_agent(*args: str) -> AgentProcess:
     return AgentProcess(*args).start()
+
+
+@dataclass
+class Row:
+    """One figure of the suite's table, beside its comparison measured in the same run."""
+
+    figure: str
+    value: float
+    unit: str
+    detail: str = ""  # e.g. "p50 1.2 / p99 4.0 ms"
+    versus: str = ""  # what it is compared with ("nginx, same bytes", "etcd 3.4")
+    versus_value: float | None = None
+    versus_detail: str = ""
+    goal: str = ""
+    met: bool | None = None
+    key: str = ""  # a stable name for history.jsonl
+
+    @property
+    def ratio(self) -> float | None:
+        if self.versus_value is None or self.versus_value == 0:
+            return None
+        return self.value / self.versus_value
+
+
+def latency_detail(result: WrkResult) -> str:
+    return f"p50 {result.p50_ms:.2f} / p99 {result.p99_ms:.2f} ms"

@@ -74,6 +74,9 @@ def nginx_serving(files: dict[str, bytes]) -> Iterator[str]:
     """nginx with one worker (as the agent has one process) serving `files` as application/json."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     with tempfile.TemporaryDirectory(prefix="muster-bench-nginx-") as tmp:
+        # nginx's worker drops to `nobody` when started as root: it must be able to read the files, or
+        # every answer is a 404 (which wrk counts as a non-2xx error).
+        Path(tmp).chmod(0o755)
         root = Path(tmp) / "root"
         for path, body in files.items():
             target = root / path.lstrip("/")

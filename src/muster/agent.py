@@ -17,6 +17,7 @@ import msgspec
 
 from muster import config as config_mod
 from muster.acl.manager import ACLManager
+from muster.bodycache import BodyCache
 from muster.catalog import Catalog
 from muster.catalog.etcd import EtcdCatalog
 from muster.catalog.local import LocalCatalog
@@ -79,6 +80,7 @@ class Agent:
             self.store = self._open_store(config.data_dir)
         # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
         self.requests_by_route: dict[str, int] = {}
+        self.catalog_bodies = BodyCache()  # encoded catalog and health answers, see api/catalog.py
         self.status = StatusRegistry(exclude_from_rollup=config.status_exclude_from_rollup)
         self.status.change_marker = self._status_marker
         register_subsystems(

@@ -76,6 +76,8 @@ class CheckOps:
         check.output = output
         if status_changed:
             self.agent.state.check_changed(check)
+        else:
+            self.agent.state.output_version += 1
         # Output-only changes are visible at once but wake no blocking query: Consul likewise defers
         # syncing them (check_update_interval), so watchers are not woken on every probe.
 

@@ -51,6 +51,7 @@ class LocalState:
         self.services: dict[Key, ServiceEntry] = {}
         self.checks: dict[Key, Check] = {}
         self.index = 1
+        self.output_version = 0  # bumped by output-only check changes, which leave the index alone
         self.waiters = Waiters()
         self._list_bodies: dict[str, bytes] = {}
         self._sorted: dict[str, list[ServiceEntry]] = {}

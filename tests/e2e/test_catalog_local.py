@@ -281,3 +281,20 @@ def test_agent_endpoints_do_not_block_or_carry_an_index(agent: AgentProcess) -> 
             reply.header("X-Consul-Index"),
             time.monotonic() - started < 2.0,
         )
+
+
+def test_cached_health_answers_follow_output_only_changes_and_each_query(agent: AgentProcess) -> None:
+    body = {"Name": "out", "ID": "out1", "Tags": ["a"], "Check": {"TTL": "300s", "Status": "passing"}}
+    assert agent.put("/v1/agent/service/register", body).status == 200
+    assert agent.put("/v1/agent/check/pass/service:out1?note=first").status == 200
+    first = agent.get("/v1/health/service/out")
+    assert first.json()[0]["Checks"][-1]["Output"] == "first"
+    assert agent.get("/v1/health/service/out").body == first.body  # served again from cache
+    assert agent.put("/v1/agent/check/pass/service:out1?note=second").status == 200
+    second = agent.get("/v1/health/service/out")
+    assert second.json()[0]["Checks"][-1]["Output"] == "second"
+    assert second.header("X-Consul-Index") == first.header("X-Consul-Index")  # output-only: no wake-up
+    assert agent.get("/v1/health/service/out?tag=a").json() != []
+    assert agent.get("/v1/health/service/out?tag=b").json() == []
+    assert agent.get("/v1/health/service/out?tag=a&tag=b").json() == []
+    assert agent.get("/v1/health/service/out?ns=other").json() == []

@@ -39,12 +39,34 @@ async def blocking(
     if index > 0:
         await catalog.wait_for_change(scope, index, effective_wait(wait_ns))
     current = max(1, catalog.index(scope))
-    response = render.json_bytes(encode_json(build(current)), pretty=call.pretty, dev=call.agent.config.dev)
+    key = _cache_key(call)
+    # A reload replaces the config (node meta, addresses): it is part of what an answer was built from.
+    marker = (current, call.agent.state.output_version, id(call.agent.config))
+    body = call.agent.catalog_bodies.get(key, marker) if key is not None else None
+    if body is None:
+        body = encode_json(build(current))
+        if key is not None:
+            call.agent.catalog_bodies.put(key, marker, body)
+    response = render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
     contact = catalog.contact()
     response.headers["X-Consul-Index"] = str(current)
     response.headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
     response.headers["X-Consul-LastContact"] = str(contact.last_contact_ms)
     return response
+
+
+_NOT_IN_KEY = frozenset({"index", "wait", "stale", "consistent", "cached", "pretty"})
+
+
+def _cache_key(call: Call) -> tuple[str, str, frozenset[str]] | None:
+    """What an answer depends on besides the catalog: the path and query (all of it, `tag` repeats
+    included, less the blocking and formatting options). With ACLs on, answers depend on the token
+    and its policies too: those are not cached."""
+    if call.agent.acl.enabled:
+        return None
+    pairs = call.request.rel_url.raw_query_string.split("&")
+    kept = frozenset(p for p in pairs if p.partition("=")[0] not in _NOT_IN_KEY)
+    return call.request.path, call.namespace(), kept
 
 
 def _filtered(call: Call, schema: str, items: list[Any]) -> list[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -101,7 +102,7 @@ class CheckOps:
 
         await self.agent.store.commit([put] if definition.source == "remote" else [], apply)
 
-    def restore_ttl_states(self, rows: list[tuple[str, str, bytes]]) -> list[Delete]:
+    def restore_ttl_states(self, rows: Iterable[tuple[str, str, bytes]]) -> list[Delete]:
         """At start, TTL checks take back their status within their window; stale rows go (§5)."""
         stale: list[Delete] = []
         now = time.time()

@@ -24,7 +24,7 @@ async def test_many_concurrent_commits_share_fsyncs_and_all_land(tmp_path: Path)
     assert list(range(200)) == applied  # applied in commit order
     assert store.stats.batches < 200  # group commit: fewer transactions than callers
     reopened = SQLiteStore(tmp_path / "db")
-    assert 200 == len(reopened.load("services"))
+    assert 200 == len(list(reopened.load("services")))
     reopened.close()
 
 
@@ -34,7 +34,7 @@ async def test_delete_removes_a_row(tmp_path: Path) -> None:
     store.start(asyncio.get_running_loop())
     await store.commit([Put("checks", "ns", "c", b"1")], lambda: None)
     await store.commit([Delete("checks", "ns", "c")], lambda: None)
-    assert [] == store.load("checks")
+    assert [] == list(store.load("checks"))
     store.close()
 
 

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
@@ -19,9 +19,7 @@ from muster import config as config_mod
 from muster.acl.manager import ACLManager
 from muster.bodycache import BodyCache
 from muster.catalog import Catalog
-from muster.catalog.etcd import EtcdCatalog
 from muster.catalog.local import LocalCatalog
-from muster.catalog.sync import CatalogSync
 from muster.check_ops import CheckOps
 from muster.checks.base import output_cap
 from muster.checks.definition import (
@@ -44,10 +42,13 @@ from muster.registration import (
 )
 from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 from muster.state import LocalState
-from muster.status.catalog_sync import register_catalog_sync
 from muster.status.registry import StatusRegistry
 from muster.status.subsystems import register_subsystems
 from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
+
+if TYPE_CHECKING:
+    from muster.catalog.etcd import EtcdCatalog
+    from muster.catalog.sync import CatalogSync
 
 log = logging.getLogger("muster.agent")
 _encode = msgspec.json.Encoder().encode
@@ -66,11 +67,16 @@ class Agent:
         self.node_id = ""
         self.local_catalog = LocalCatalog(self)  # this node as the catalog sees it
         self.catalog: Catalog = self.local_catalog
+        self.fleet: EtcdCatalog | None = None  # the etcd catalog, when catalog.backend = etcd
         self.catalog_sync: CatalogSync | None = None
         if config.catalog.backend == "etcd":
-            fleet = EtcdCatalog(config.catalog, config.datacenter)
-            self.catalog = fleet
-            self.catalog_sync = CatalogSync(self, fleet)
+            # grpcio and etcd's stubs cost ~20 MiB of RSS: loaded only for the fleet catalog.
+            from muster.catalog.etcd import EtcdCatalog
+            from muster.catalog.sync import CatalogSync
+
+            self.fleet = EtcdCatalog(config.catalog, config.datacenter)
+            self.catalog = self.fleet
+            self.catalog_sync = CatalogSync(self, self.fleet)
         self.runner = CheckRunner(self)
         self.check_ops = CheckOps(self)
         self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [self.runner.update]
@@ -89,8 +95,10 @@ class Agent:
             requests_by_route=self.requests_by_route,
             cpu_interval_seconds=config.status_cpu_metrics_interval_seconds,
         )
-        if self.catalog_sync is not None and isinstance(self.catalog, EtcdCatalog):
-            register_catalog_sync(self.status, self.catalog_sync, self.catalog)
+        if self.catalog_sync is not None and self.fleet is not None:
+            from muster.status.catalog_sync import register_catalog_sync
+
+            register_catalog_sync(self.status, self.catalog_sync, self.fleet)
         self.acl = ACLManager(
             config.acl,
             self.store,
@@ -196,8 +204,8 @@ class Agent:
 
     async def start_catalog(self) -> None:
         """Begin syncing to and watching etcd (catalog.backend = etcd); local answers never wait on it."""
-        if self.catalog_sync is not None and isinstance(self.catalog, EtcdCatalog):
-            await self.catalog.start()
+        if self.catalog_sync is not None and self.fleet is not None:
+            await self.fleet.start()
             await self.catalog_sync.start()
 
     async def leave_catalog(self) -> None:
@@ -207,8 +215,8 @@ class Agent:
 
     async def stop_catalog(self) -> None:
         await self.leave_catalog()
-        if isinstance(self.catalog, EtcdCatalog):
-            await self.catalog.stop()
+        if self.fleet is not None:
+            await self.fleet.stop()
 
     def close(self) -> None:
         self.state.waiters.close()

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import hcl2
-
 from muster.acl.config import ACLConfig, acl_config
 from muster.catalog.config import CatalogConfig, catalog_config
 from muster.dns.config import DNSConfig, dns_config
@@ -134,6 +132,8 @@ def parse_file(path: Path) -> dict[str, Any]:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
+            import hcl2  # its grammar costs ~4 MiB of RSS: loaded only when an HCL file is read
+
             options = hcl2.SerializationOptions(
                 with_comments=False, explicit_blocks=False, preserve_heredocs=False, strip_string_quotes=True
             )

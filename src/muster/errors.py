@@ -50,6 +50,15 @@ class StoreError(MusterError):
     status = 500
 
 
+class NoClusterLeader(MusterError):
+    """Consul's structs.ErrNoLeader: a `?consistent` read or a catalog write while etcd has no quorum."""
+
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__("No cluster leader")
+
+
 class DecodeError(BadRequest):
     """A request body that Go's encoding/json would reject; `text` is the bare Go error."""
 

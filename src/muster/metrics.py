@@ -10,11 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
-from prometheus_client.exposition import generate_latest
-from prometheus_client.registry import Collector
-
 from muster.dns.cache import DNSStats
 from muster.models import CRITICAL, PASSING, WARNING
 from muster.status.subsystems import health_counts
@@ -125,11 +120,7 @@ class AgentMetrics:
         self.agent = agent
         self.http = HttpStats()
         self.dns: DNSStats | None = None  # set by the DNS server when it runs
-        self.registry = CollectorRegistry()
-        self.registry.register(_AgentCollector(self))
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
+        self._registry: Any = None  # prometheus-client's, built at the first Prometheus scrape
 
     def series(self) -> list[Series]:
         return [
@@ -141,7 +132,12 @@ class AgentMetrics:
         ]
 
     def prometheus_text(self) -> bytes:
-        return generate_latest(self.registry)
+        # prometheus-client costs ~9 MiB of RSS: loaded by the first scrape that asks for its format.
+        from muster.prometheus import exposition_registry, generate_latest
+
+        if self._registry is None:
+            self._registry = exposition_registry(self)
+        return generate_latest(self._registry)
 
     def summary(self, now: float | None = None) -> dict[str, Any]:
         """Consul's JSON summary. Figures are totals since the agent started (Consul shows its last
@@ -245,33 +241,6 @@ class AgentMetrics:
         yield Series(
             "muster.dns.malformed", "DNS messages that did not parse", COUNTER, value=stats.malformed
         )
-
-
-class _AgentCollector(Collector):
-    """Builds the Prometheus families from AgentMetrics.series() at each scrape."""
-
-    def __init__(self, metrics: AgentMetrics) -> None:
-        self.metrics = metrics
-
-    def collect(self) -> Iterable[Metric]:
-        families: dict[str, Metric] = {}
-        for series in self.metrics.series():
-            family = families.get(series.name)
-            if family is None:
-                family = families[series.name] = _family(series)
-            values = list(series.labels.values())
-            if isinstance(family, SummaryMetricFamily):
-                assert series.aggregate is not None
-                family.add_metric(values, series.aggregate.count, series.aggregate.total)
-            elif isinstance(family, CounterMetricFamily | GaugeMetricFamily):
-                family.add_metric(values, series.value)
-        return families.values()
-
-
-def _family(series: Series) -> Metric:
-    kinds = {GAUGE: GaugeMetricFamily, COUNTER: CounterMetricFamily, SAMPLE: SummaryMetricFamily}
-    family: Metric = kinds[series.kind](series.prometheus_name, series.help, labels=list(series.labels))
-    return family
 
 
 def _number(value: float) -> float | int:

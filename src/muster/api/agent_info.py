@@ -13,7 +13,6 @@ from muster.agent import Agent
 from muster.api import render
 from muster.api.call import Call
 from muster.catalog import Scope
-from muster.catalog.etcd import EtcdCatalog
 from muster.errors import BadRequest, ConfigError
 from muster.golang import encode_json
 from muster.models import DEFAULT_NAMESPACE
@@ -165,8 +164,8 @@ async def _members(call: Call) -> list[dict[str, Any]]:
     """This agent, and with the etcd catalog every agent node of the fleet: Status 1 (alive) while its
     lease lives, 4 (failed) after, as Serf reports a member that stopped answering."""
     this = member(call.agent)
-    catalog = call.agent.catalog
-    if not isinstance(catalog, EtcdCatalog):
+    catalog = call.agent.fleet
+    if catalog is None:
         return [this]
     await catalog.open(Scope(DEFAULT_NAMESPACE, nodes_only=True))
     out = []

@@ -4,7 +4,7 @@ the field; an agent's own node is refused (its agent owns it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
@@ -12,11 +12,11 @@ from aiohttp import web
 from muster.api import render
 from muster.api.call import Call
 from muster.catalog import NodeRecord
-from muster.catalog import external as ext
-from muster.catalog.etcd import EtcdCatalog, NoClusterLeader
-from muster.catalog.etcd_client import EtcdUnavailable
 from muster.catalog.layout import NodeDoc
 from muster.errors import BadRequest
+
+if TYPE_CHECKING:
+    from muster.catalog.etcd import EtcdCatalog
 from muster.models import CHECK_STATUSES, CRITICAL, Check, CheckDefinition, Service
 
 
@@ -51,8 +51,8 @@ async def _body(call: Call) -> dict[str, Any]:
 
 
 def _fleet(call: Call) -> EtcdCatalog:
-    catalog = call.agent.catalog
-    if not isinstance(catalog, EtcdCatalog):
+    catalog = call.agent.fleet
+    if catalog is None:
         raise BadRequest(
             "Catalog writes need the fleet catalog (catalog.backend = etcd); this agent's catalog is its "
             "own state: use /v1/agent/service/register"
@@ -133,10 +133,9 @@ async def catalog_register(call: Call) -> web.Response:
         call.agent.config.datacenter,
         _strings(body, "NodeMeta", ""),
     )
-    try:
-        await ext.register(catalog, NodeDoc(node=record), service, checks, bool(body.get("skipnodeupdate")))
-    except EtcdUnavailable:
-        raise NoClusterLeader from None
+    from muster.catalog import external  # loaded with the fleet catalog (grpcio)
+
+    await external.register(catalog, NodeDoc(node=record), service, checks, bool(body.get("skipnodeupdate")))
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)
 
 
@@ -148,8 +147,7 @@ async def catalog_deregister(call: Call) -> web.Response:
     if not node_name:
         raise BadRequest("Must provide node")
     call.authorize().require("node", node_name, "write")
-    try:
-        await ext.deregister(catalog, node_name, _text(body, "ServiceID", ""), _text(body, "CheckID", ""))
-    except EtcdUnavailable:
-        raise NoClusterLeader from None
+    from muster.catalog import external  # loaded with the fleet catalog (grpcio)
+
+    await external.deregister(catalog, node_name, _text(body, "ServiceID", ""), _text(body, "CheckID", ""))
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)

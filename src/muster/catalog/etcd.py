@@ -25,7 +25,7 @@ from muster.catalog.layout import (
     serf_check,
 )
 from muster.catalog.view import PrefixView
-from muster.errors import MusterError
+from muster.errors import NoClusterLeader
 from muster.models import Check
 
 if TYPE_CHECKING:
@@ -35,15 +35,6 @@ log = logging.getLogger("muster.catalog")
 # A first read of a scope waits this long for etcd before answering from what it has (nothing).
 OPEN_WAIT_SECONDS = 2.0
 SWEEP_SECONDS = 15.0
-
-
-class NoClusterLeader(MusterError):
-    """Consul's structs.ErrNoLeader: a `?consistent` read while etcd has no quorum or is gone."""
-
-    status = 500
-
-    def __init__(self) -> None:
-        super().__init__("No cluster leader")
 
 
 class EtcdCatalog:

@@ -5,8 +5,9 @@ An agent's own node is refused: its agent owns it and anti-entropy would undo th
 from __future__ import annotations
 
 from muster.catalog.etcd import EtcdCatalog
+from muster.catalog.etcd_client import EtcdUnavailable
 from muster.catalog.layout import DECODE_INSTANCE, DECODE_NODE, ENCODE, InstanceDoc, NodeDoc, ServiceRef
-from muster.errors import BadRequest
+from muster.errors import BadRequest, NoClusterLeader
 from muster.models import Check, Service
 
 
@@ -95,6 +96,13 @@ async def _write(
 
 async def deregister(catalog: EtcdCatalog, node: str, service_id: str, check_id: str) -> None:
     """No IDs: the whole node; a service ID: that service; a check ID: that check."""
+    try:
+        await _deregister(catalog, node, service_id, check_id)
+    except EtcdUnavailable:
+        raise NoClusterLeader from None
+
+
+async def _deregister(catalog: EtcdCatalog, node: str, service_id: str, check_id: str) -> None:
     layout = catalog.layout
     existing, instances = await _node_doc(catalog, node)
     if existing is None:

@@ -4,7 +4,6 @@ TTL > HTTP > TCP > UDP > gRPC > docker > OS service > script > H2PING > alias.""
 from __future__ import annotations
 
 from muster.checks.base import CheckResult, Probe, ProbeContext
-from muster.checks.grpc import make_grpc_probe
 from muster.checks.h2ping import make_h2ping_probe
 from muster.checks.http import make_http_probe
 from muster.checks.script import make_script_probe
@@ -37,6 +36,8 @@ def make_probe(definition: CheckDefinition, ctx: ProbeContext) -> Probe | None:
     if definition.udp and interval:
         return make_udp_probe(definition, ctx)
     if definition.grpc and interval:
+        from muster.checks.grpc import make_grpc_probe  # grpcio is ~17 MiB: loaded by the first gRPC check
+
         return make_grpc_probe(definition, ctx)
     if definition.script_args and definition.docker_container_id and interval:
         return unsupported_probe(DOCKER_UNSUPPORTED)

@@ -20,6 +20,7 @@ from muster.api.app import Dispatcher
 from muster.config import AgentConfig
 from muster.dns.server import DNSServer
 from muster.errors import ConfigError
+from muster.fastpath import FastPathProtocol, FastRoutes
 from muster.headdeadline import HeadDeadlineServer
 from muster.store import SQLiteStore
 from muster.tls import server_context
@@ -61,12 +62,45 @@ def plan_listeners(config: AgentConfig) -> list[Listener]:
     return listeners
 
 
-async def _start(runner: web.ServerRunner, listener: Listener) -> str:
+class FastPathSite(web.TCPSite):
+    """The plain-HTTP listener: connections start on the fast path (fastpath.py) and move to aiohttp's
+    handler at the first request the fast path does not answer. On stop, fast-path connections close
+    with the listener; aiohttp closes the rest as usual."""
+
+    def __init__(self, runner: web.ServerRunner, host: str, port: int, routes: FastRoutes) -> None:
+        super().__init__(runner, host, port, reuse_address=True)
+        self.routes = routes
+        self.connections: set[FastPathProtocol] = set()
+
+    def _protocol(self) -> FastPathProtocol:
+        server = self._runner.server
+        assert server is not None
+        return FastPathProtocol(self.routes, server, self.connections)
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._protocol, self._host, self._port, backlog=self._backlog, reuse_address=True
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
+
+    async def stop(self) -> None:
+        await super().stop()
+        for connection in list(self.connections):
+            connection.close()
+
+
+async def _start(runner: web.ServerRunner, listener: Listener, routes: FastRoutes) -> str:
     """Start one listener; return its startup line with the port it got."""
     before = len(runner.addresses)
-    site = web.TCPSite(
-        runner, listener.host, listener.port, ssl_context=listener.ssl_context, reuse_address=True
-    )
+    site: web.TCPSite
+    if listener.ssl_context is None:
+        site = FastPathSite(runner, listener.host, listener.port, routes)
+    else:
+        site = web.TCPSite(
+            runner, listener.host, listener.port, ssl_context=listener.ssl_context, reuse_address=True
+        )
     try:
         await site.start()
     except OSError as exc:
@@ -80,12 +114,14 @@ async def serve(agent: Agent) -> None:
     loop = asyncio.get_running_loop()
     if isinstance(agent.store, SQLiteStore):
         agent.store.start(loop)
-    server = HeadDeadlineServer(Dispatcher(agent), handler_cancellation=True, access_log=None)
+    dispatcher = Dispatcher(agent)
+    server = HeadDeadlineServer(dispatcher, handler_cancellation=True, access_log=None)
+    routes = FastRoutes(agent, dispatcher)
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     dns_server = DNSServer(agent) if agent.config.dns.port >= 0 else None
     try:
-        lines = [await _start(runner, listener) for listener in listeners]
+        lines = [await _start(runner, listener, routes) for listener in listeners]
         if dns_server is not None:
             lines.append(await dns_server.start())
             agent.metrics.dns = dns_server.handler.stats

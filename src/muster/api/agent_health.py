@@ -12,7 +12,7 @@ from muster.api.call import Call
 from muster.errors import BadRequest
 from muster.golang import encode_json
 from muster.models import CRITICAL, MAINTENANCE, PASSING, WARNING, Check, aggregate_status, health_check
-from muster.state import ServiceEntry
+from muster.state import LocalState, ServiceEntry
 
 STATUS_CODES = {PASSING: 200, WARNING: 429, CRITICAL: 503, MAINTENANCE: 503}
 TEXT_PLAIN = "text/plain"
@@ -26,10 +26,18 @@ def _wants_text(call: Call) -> bool:
 
 def _instance(call: Call, entry: ServiceEntry) -> tuple[str, list[Check]]:
     """An instance's aggregate over its own checks and every node-level check (§2.7)."""
-    state = call.agent.state
-    service = entry.service
-    checks = state.checks_of(service.namespace, service.id) + state.node_checks_in(service.namespace)
+    checks = instance_checks(call.agent.state, entry)
     return aggregate_status(checks), checks
+
+
+def instance_checks(state: LocalState, entry: ServiceEntry) -> list[Check]:
+    service = entry.service
+    return state.checks_of(service.namespace, service.id) + state.node_checks_in(service.namespace)
+
+
+def instance_status(state: LocalState, entry: ServiceEntry) -> str:
+    """The aggregate alone (the fast path's text answer)."""
+    return aggregate_status(instance_checks(state, entry))
 
 
 def _info(call: Call, entry: ServiceEntry, status: str, checks: list[Check]) -> dict[str, Any]:

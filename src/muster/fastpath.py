@@ -1,0 +1,211 @@
+"""A fast path below aiohttp for the hottest GETs of load balancers and sidecars: `/v1/agent/services`,
+`/v1/agent/service/:id` and `/v1/agent/health/service/name/:name?format=text`, answered from the
+agent's cached bytes by a plain asyncio Protocol (aiohttp's per-request cost caps those at ~0.35 of
+nginx; this path serves them well above it). Anything else, or anything unusual about a request (a
+body, a token, a namespace, a header it does not know, a head split across reads, HTTP/1.0, a
+query), hands the connection to aiohttp with the bytes read so far, for good; the answers are the
+same bytes aiohttp's handlers send. Only the plain-HTTP listener, and only while ACLs are off."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from aiohttp.http import SERVER_SOFTWARE
+
+from muster.api.agent_health import STATUS_CODES, instance_status
+from muster.api.render import ROUTE_HEADERS
+from muster.headdeadline import HEAD_TIMEOUT_SECONDS
+from muster.models import DEFAULT_NAMESPACE
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
+    from muster.api.app import Dispatcher
+
+KEEPALIVE_SECONDS = 75.0  # aiohttp's keep-alive timeout: idle connections close after it
+WRITE_BUFFER_LIMIT = 1 << 20  # a client not reading its answers goes to aiohttp's flow control
+# Headers that cannot change these answers; any other header sends the request to aiohttp.
+BENIGN_HEADERS = frozenset(
+    {
+        b"host", b"user-agent", b"accept-encoding", b"accept-language", b"cache-control", b"pragma",
+        b"referer", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"x-real-ip",
+        b"x-request-id", b"connection",
+    }
+)  # fmt: skip
+_ID = re.compile(rb"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # aiohttp's parser refuses these: let it
+_REASONS = {200: b"OK", 429: b"Too Many Requests", 503: b"Service Unavailable"}
+_SERVICES = b"/v1/agent/services"
+_SERVICE = b"/v1/agent/service/"
+_HEALTH = b"/v1/agent/health/service/name/"
+_TEXT_QUERY = b"?format=text"
+_COMMON = "".join(f"{k}: {v}\r\n" for k, v in ROUTE_HEADERS.items()).encode()
+
+
+class FastRoutes:
+    def __init__(self, agent: Agent, dispatcher: Dispatcher) -> None:
+        self.agent = agent
+        self.dispatcher = dispatcher
+        self._date_second = 0
+        self._date = b""
+
+    def _tail(self) -> bytes:
+        now = int(time.time())
+        if now != self._date_second:
+            self._date_second = now
+            self._date = email.utils.formatdate(now, usegmt=True).encode()
+        return b"Date: " + self._date + b"\r\nServer: " + SERVER_SOFTWARE.encode() + b"\r\n\r\n"
+
+    def _response(self, code: int, headers: bytes, body: bytes) -> bytes:
+        return b"".join(
+            (
+                b"HTTP/1.1 %d %s\r\n" % (code, _REASONS[code]),
+                headers,
+                b"Content-Length: %d\r\n" % len(body),
+                self._tail(),
+                body,
+            )
+        )
+
+    def answer(self, head: bytes) -> tuple[str, bytes] | None:
+        """(route path, the whole response) for a request head this path answers, else None."""
+        agent = self.agent
+        acl = agent.acl
+        if acl.enabled or acl.default_policy != "allow" or agent.config.dev or not _plain_get(head):
+            return None
+        target = head[4 : head.index(b" ", 4)]
+        state = agent.state
+        if target == _SERVICES:
+            body = state.list_body(DEFAULT_NAMESPACE)
+            return "/v1/agent/services", self._response(
+                200, b"Content-Type: application/json\r\n" + _COMMON, body
+            )
+        if target.startswith(_SERVICE):
+            service_id = target[len(_SERVICE) :]
+            if not _ID.fullmatch(service_id):
+                return None
+            entry = state.service(DEFAULT_NAMESPACE, service_id.decode())
+            if entry is None:
+                return None  # the 404 and its text are the handler's
+            headers = b"Content-Type: application/json\r\n" + _COMMON
+            headers += b"X-Consul-ContentHash: " + entry.content_hash.encode() + b"\r\n"
+            return "/v1/agent/service/", self._response(200, headers, entry.hashed_body)
+        if target.startswith(_HEALTH) and target.endswith(_TEXT_QUERY):
+            name = target[len(_HEALTH) : -len(_TEXT_QUERY)]
+            if not _ID.fullmatch(name):
+                return None
+            entries = state.services_named(DEFAULT_NAMESPACE, name.decode())
+            if not entries:
+                return None
+            worst = max((instance_status(state, e) for e in entries), key=lambda s: STATUS_CODES[s])
+            word = worst.encode()
+            headers = _COMMON + b"Content-Type: text/plain\r\nX-Consul-Reason: " + word + b"\r\n"
+            return "/v1/agent/health/service/name/", self._response(STATUS_CODES[worst], headers, word)
+        return None
+
+
+def _plain_get(head: bytes) -> bool:
+    """GET, HTTP/1.1, and only headers that cannot change the answer (no body, no token)."""
+    if not head.startswith(b"GET /"):
+        return False
+    first, _, rest = head.partition(b"\r\n")
+    if not first.endswith(b" HTTP/1.1") or first.count(b" ") != 2:
+        return False
+    hosts = 0  # aiohttp answers a request without exactly one Host with 400: so must this path
+    for line in rest.split(b"\r\n") if rest else ():
+        name, colon, value = line.partition(b":")
+        if not colon or name != name.strip() or not name or _BAD_VALUE.search(value):
+            return False
+        lowered = name.lower()
+        if lowered not in BENIGN_HEADERS:
+            return False
+        if lowered == b"connection" and value.strip().lower() != b"keep-alive":
+            return False
+        hosts += lowered == b"host"
+    return hosts == 1
+
+
+class FastPathProtocol(asyncio.Protocol):
+    """One connection: answered here while every request qualifies, then aiohttp's for good."""
+
+    def __init__(
+        self, routes: FastRoutes, fallback: Callable[[], asyncio.Protocol], live: set[FastPathProtocol]
+    ) -> None:
+        self.routes = routes
+        self.fallback = fallback
+        self.live = live
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
+        self.live.add(self)
+        self._arm(HEAD_TIMEOUT_SECONDS)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        self.live.discard(self)
+        self.transport = None
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def eof_received(self) -> bool:
+        return False  # the client is done: close
+
+    def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None:
+            return
+        self.buffer += data
+        routes = self.routes
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if self.buffer:
+                    self._hand_off()  # a head split across reads: aiohttp parses it, with its deadline
+                else:
+                    self._arm(KEEPALIVE_SECONDS)
+                return
+            started = time.perf_counter()
+            answer = routes.answer(self.buffer[:end])
+            if answer is None or transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+                self._hand_off()
+                return
+            self.buffer = self.buffer[end + 4 :]
+            route, response = answer
+            transport.write(response)
+            routes.dispatcher.count(route, "GET", time.perf_counter() - started)
+
+    def _hand_off(self) -> None:
+        self._disarm()
+        self.live.discard(self)
+        transport, self.transport = self.transport, None
+        if transport is None or transport.is_closing():
+            return
+        protocol = self.fallback()
+        transport.set_protocol(protocol)
+        protocol.connection_made(transport)
+        buffered, self.buffer = self.buffer, b""
+        if buffered:
+            protocol.data_received(buffered)
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self.timer = asyncio.get_running_loop().call_later(seconds, self._idle)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _idle(self) -> None:
+        self.timer = None
+        if self.transport is not None:
+            self.transport.close()

@@ -18,7 +18,8 @@ from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool
 from muster.models import CHECK_STATUSES, PASSING, Check
 
-BuildResult = Callable[[int], Any]
+# Builds an answer from the catalog `?dc=` names (resolved once per request) at the given index.
+BuildResult = Callable[[Catalog, int], Any]
 
 
 async def blocking(
@@ -34,17 +35,18 @@ async def blocking(
     if "cached" in query and "consistent" in query:
         raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
     catalog = _catalog(call)
-    scope = Scope(call.namespace(), service, nodes_only)
+    namespace = call.namespace()
+    scope = Scope(namespace, service, nodes_only)
     await catalog.open(scope, consistent="consistent" in query)
     if index > 0:
         await catalog.wait_for_change(scope, index, effective_wait(wait_ns))
     current = max(1, catalog.index(scope))
-    key = _cache_key(call)
+    key = _cache_key(call, namespace)
     # A reload replaces the config (node meta, addresses): it is part of what an answer was built from.
     marker = (current, call.agent.state.output_version, id(call.agent.config))
     body = call.agent.catalog_bodies.get(key, marker) if key is not None else None
     if body is None:
-        body = encode_json(build(current))
+        body = encode_json(build(catalog, current))
         if key is not None:
             call.agent.catalog_bodies.put(key, marker, body)
     response = render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
@@ -58,7 +60,7 @@ async def blocking(
 _NOT_IN_KEY = frozenset({"index", "wait", "stale", "consistent", "cached", "pretty"})
 
 
-def _cache_key(call: Call) -> tuple[str, str, frozenset[str]] | None:
+def _cache_key(call: Call, namespace: str) -> tuple[str, str, frozenset[str]] | None:
     """What an answer depends on besides the catalog: the path and query (all of it, `tag` repeats
     included, less the blocking and formatting options). With ACLs on, answers depend on the token
     and its policies too: those are not cached."""
@@ -66,7 +68,7 @@ def _cache_key(call: Call) -> tuple[str, str, frozenset[str]] | None:
         return None
     pairs = call.request.rel_url.raw_query_string.split("&")
     kept = frozenset(p for p in pairs if p.partition("=")[0] not in _NOT_IN_KEY)
-    return call.request.path, call.namespace(), kept
+    return call.request.path, namespace, kept
 
 
 def _filtered(call: Call, schema: str, items: list[Any]) -> list[Any]:
@@ -102,8 +104,8 @@ async def catalog_services(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
 
-    def build(index: int) -> Any:
-        services = _catalog(call).services(namespace)
+    def build(catalog: Catalog, index: int) -> Any:
+        services = catalog.services(namespace)
         return {
             name: tags for name, tags in services.items() if authz.allowed("service", name, "read", namespace)
         }
@@ -115,8 +117,8 @@ async def catalog_nodes(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
 
-    def build(index: int) -> Any:
-        nodes = [n for n in _catalog(call).nodes(namespace) if authz.allowed("node", n.name, "read")]
+    def build(catalog: Catalog, index: int) -> Any:
+        nodes = [n for n in catalog.nodes(namespace) if authz.allowed("node", n.name, "read")]
         return _filtered(call, "Node", [shape.node(n, index) for n in nodes])
 
     return await blocking(call, build, nodes_only=True)
@@ -130,10 +132,10 @@ async def catalog_service(call: Call) -> web.Response:
     namespace = call.namespace()
     tags = call.request.rel_url.query.getall("tag", [])
 
-    def build(index: int) -> Any:
+    def build(catalog: Catalog, index: int) -> Any:
         instances = [
             i
-            for i in _catalog(call).instances(namespace, name)
+            for i in catalog.instances(namespace, name)
             if _tags_match(i, tags) and _visible(call, namespace, i)
         ]
         return _filtered(call, "ServiceNode", [shape.service_node(i, index) for i in instances])
@@ -148,13 +150,11 @@ async def catalog_node(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
 
-    def build(index: int) -> Any:
-        record = _catalog(call).node(name)
+    def build(catalog: Catalog, index: int) -> Any:
+        record = catalog.node(name)
         if record is None or not authz.allowed("node", name, "read"):
             return None
-        instances = [
-            i for i in _catalog(call).instances(namespace, node=name) if _visible(call, namespace, i)
-        ]
+        instances = [i for i in catalog.instances(namespace, node=name) if _visible(call, namespace, i)]
         return {
             "Node": shape.node(record, index),
             "Services": {i.service.id: shape.node_service(i.service, index) for i in instances},
@@ -182,10 +182,10 @@ async def health_service(call: Call) -> web.Response:
     passing = _passing_only(call)
     tags = call.request.rel_url.query.getall("tag", [])
 
-    def build(index: int) -> Any:
+    def build(catalog: Catalog, index: int) -> Any:
         instances = [
             i
-            for i in _catalog(call).instances(namespace, name)
+            for i in catalog.instances(namespace, name)
             if _tags_match(i, tags)
             and _visible(call, namespace, i)
             and (not passing or all(c.status == PASSING for c in i.checks))
@@ -204,10 +204,10 @@ def _checks(call: Call, keep: Callable[[Any], bool], service: str | None = None)
             return authz.allowed("service", check.service_name, "read", namespace)
         return authz.allowed("node", node.name, "read")
 
-    def build(index: int) -> Any:
+    def build(catalog: Catalog, index: int) -> Any:
         checks = [
             shape.health_check(check, node.name, index)
-            for node, check in _catalog(call).checks(namespace, service)
+            for node, check in catalog.checks(namespace, service)
             if keep((node, check)) and readable(node, check)
         ]
         return _filtered(call, "HealthCheck", checks)

@@ -18,7 +18,7 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.catalog import blocking
 from muster.api.filtering import apply_filter
-from muster.catalog import Instance
+from muster.catalog import Catalog, Instance
 from muster.catalog import shapes as shape
 from muster.models import CRITICAL, PASSING, WARNING
 from muster.ui import UIConfig
@@ -150,10 +150,10 @@ async def ui_services(call: Call) -> web.Response:
     namespace = call.namespace()
     expression = call.query.get("filter", "")
 
-    def build(index: int) -> Any:
+    def build(catalog: Catalog, index: int) -> Any:
         instances = [
             i
-            for i in call.agent.catalog.instances(namespace)
+            for i in catalog.instances(namespace)
             if authz.allowed("service", i.service.name, "read", namespace)
             and authz.allowed("node", i.node.name, "read")
         ]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 from aiohttp.http import SERVER_SOFTWARE
 
-from muster.api.agent_health import STATUS_CODES, instance_status
+from muster.api.agent_health import STATUS_CODES, instance_status, worst_status
 from muster.api.render import ROUTE_HEADERS
 from muster.headdeadline import HEAD_TIMEOUT_SECONDS
 from muster.models import DEFAULT_NAMESPACE
@@ -101,7 +101,7 @@ class FastRoutes:
             entries = state.services_named(DEFAULT_NAMESPACE, name.decode())
             if not entries:
                 return None
-            worst = max((instance_status(state, e) for e in entries), key=lambda s: STATUS_CODES[s])
+            worst = worst_status(instance_status(state, entry) for entry in entries)
             word = worst.encode()
             headers = _COMMON + b"Content-Type: text/plain\r\nX-Consul-Reason: " + word + b"\r\n"
             return "/v1/agent/health/service/name/", self._response(STATUS_CODES[worst], headers, word)

@@ -3,6 +3,7 @@ instance, as JSON or text, with 200/429/503/404 (§2.7). HEAD answers the status
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,11 @@ def _instance(call: Call, entry: ServiceEntry) -> tuple[str, list[Check]]:
 def instance_checks(state: LocalState, entry: ServiceEntry) -> list[Check]:
     service = entry.service
     return state.checks_of(service.namespace, service.id) + state.node_checks_in(service.namespace)
+
+
+def worst_status(statuses: Iterable[str]) -> str:
+    """The instance status with the highest HTTP code (the first of equals), as /name/ answers."""
+    return max(statuses, key=STATUS_CODES.__getitem__)
 
 
 def instance_status(state: LocalState, entry: ServiceEntry) -> str:
@@ -85,15 +91,15 @@ async def health_by_name(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
     authz.require("service", name, "read", namespace)  # before the lookup: 403 beats 404 (§2.7)
-    code, worst = 404, ""
     text = _wants_text(call)
-    infos: list[dict[str, Any] | None] = []
-    for entry in call.agent.state.services_named(namespace, name):
-        status, checks = _instance(call, entry)
-        infos.append(None if text else _info(call, entry, status, checks))
-        if code == 404 or STATUS_CODES[status] > code:
-            code, worst = STATUS_CODES[status], status
-    if not infos:
+    entries = call.agent.state.services_named(namespace, name)
+    if not entries:
         reason = f"ServiceName {name} Not Found"
         return _respond(call, 404, reason, reason, [])
-    return _respond(call, code, worst, worst, infos)
+    results = [_instance(call, entry) for entry in entries]
+    worst = worst_status(status for status, _ in results)
+    infos = [
+        None if text else _info(call, entry, status, checks)
+        for entry, (status, checks) in zip(entries, results, strict=True)
+    ]
+    return _respond(call, STATUS_CODES[worst], worst, worst, infos)

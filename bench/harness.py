@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.agentproc import AgentProcess  # noqa: E402 - after the path is set
+from tests.e2e.targets import free_port  # noqa: E402
 
 
 @dataclass
@@ -28,12 +29,6 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ms(value: str, unit: str) -> float:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -15,14 +14,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.e2e.targets import free_port
+
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 STARTUP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 
 from tests.agentproc import AgentProcess
-from tests.etcdcluster import EtcdCluster, free_port
+from tests.e2e.targets import free_port
+from tests.etcdcluster import EtcdCluster
 
 VICTORIA_METRICS = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 DEADLINE = 60.0  # discovery refresh (1 s) + scrape (1 s) + a loaded 2-core machine

@@ -40,6 +40,11 @@ DEBOUNCE_SECONDS = 0.01  # let a burst of registrations go out as one transactio
 RETRY_SECONDS = 1.0
 
 
+def _ranges_of(alive: set[bytes]) -> set[bytes]:
+    """The prefixes this node writes under: each holds one of its alive keys (node/<n>/, svc/.../<n>/)."""
+    return {key[: -len(b"alive")] for key in alive}
+
+
 def _print(check: Check) -> tuple[int, str, str]:
     return (id(check.definition), check.status, check.output)
 
@@ -207,12 +212,7 @@ class CatalogSync:
         if not self.lease:
             raise EtcdUnavailable("no lease yet")
         docs, quiet, alive = self.desired()
-        ranges = (
-            {self.layout.node(self.node_name)}
-            | self.owned
-            | {k[: k.rindex(b"/i/") + 1] for k in docs if b"/i/" in k}
-        )
-        _, kvs = await self.catalog.client.ranges(sorted(ranges))
+        _, kvs = await self.catalog.client.ranges(sorted(self.owned | _ranges_of(alive)))
         present = {kv.key: kv for kv in kvs}
         puts = [(k, v, 0) for k, v in docs.items() if k not in present or present[k].value != v]
         deletes = [k for k, kv in present.items() if k not in docs and k not in alive]
@@ -242,7 +242,7 @@ class CatalogSync:
         self.written = dict(docs)
         self.written_quiet = dict(quiet)
         self.written_alive = set(alive)
-        self.owned |= {k[: k.rindex(b"/i/") + 1] for k in docs if b"/i/" in k}
+        self.owned |= _ranges_of(alive)
 
     # -- reaping ----------------------------------------------------------------------------------------
     async def _reap_loop(self) -> None:

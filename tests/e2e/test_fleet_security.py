@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,3 +99,12 @@ def test_agents_authenticate_as_an_etcd_user(tmp_path: Path) -> None:
                 agent.close()
     finally:
         cluster.close()
+
+
+def test_a_bad_etcd_endpoint_stops_the_agent_before_it_listens() -> None:
+    command = [sys.executable, "-m", "muster", "agent", "-dev", "-http-port", "0", "-dns-port", "-1"]
+    command += ["-catalog", "etcd", "-etcd-endpoint", "unix:///run/etcd.sock"]
+    done = subprocess.run(command, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert b"HTTP API listening" not in done.stdout
+    assert b"etcd endpoint 'unix:///run/etcd.sock': use http://host:port" in done.stderr

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from muster.catalog import NodeRecord
-from muster.catalog.config import catalog_config
-from muster.catalog.etcd_client import channel_target, prefix_end
+from muster.catalog.config import catalog_config, channel_target
+from muster.catalog.etcd_client import prefix_end
 from muster.catalog.layout import DECODE_INSTANCE, ENCODE, InstanceDoc, Layout, instance_of, node_of_key
 from muster.errors import ConfigError
 from muster.models import PASSING, Check, CheckDefinition, Service
@@ -57,5 +57,7 @@ def test_catalog_settings_are_validated() -> None:
         catalog_config({"catalog": {"backend": "raft"}}, {})
     with pytest.raises(ConfigError, match="lease_ttl"):
         catalog_config({"etcd": {"lease_ttl": "1s"}}, {})
+    with pytest.raises(ConfigError, match="use http://host:port"):
+        catalog_config({"etcd": {"endpoints": ["unix:///run/etcd.sock"]}}, {})
     with pytest.raises(ConfigError, match="invalid duration"):
         catalog_config({"catalog": {"sync_interval": "soon"}}, {})

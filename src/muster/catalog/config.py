@@ -3,9 +3,11 @@ this agent answers from, and how it reaches etcd."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from muster.config_values import seconds, strings
 from muster.errors import ConfigError
@@ -34,6 +36,27 @@ class CatalogConfig:
     etcd: EtcdConfig = EtcdConfig()
 
 
+def channel_target(endpoints: Sequence[str]) -> tuple[str, bool]:
+    """One gRPC target for all endpoints ("ipv4:a:p,b:p" fails over between them), and whether TLS."""
+    hosts, schemes = [], set()
+    for endpoint in endpoints:
+        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"etcd endpoint {endpoint!r}: use http://host:port or https://host:port")
+        schemes.add(parts.scheme)
+        hosts.append((parts.hostname, parts.port or 2379))
+    if len(schemes) > 1:
+        raise ConfigError("etcd endpoints mix http and https")
+    try:
+        families = {ipaddress.ip_address(host).version for host, _ in hosts}
+    except ValueError:  # a host name: gRPC's DNS resolver, on the first endpoint
+        host, port = hosts[0]
+        return f"dns:///{host}:{port}", "https" in schemes
+    if families == {4}:
+        return "ipv4:" + ",".join(f"{h}:{p}" for h, p in hosts), "https" in schemes
+    return "ipv6:" + ",".join(f"[{h}]:{p}" for h, p in hosts), "https" in schemes
+
+
 def catalog_config(merged: Mapping[str, Any], flags: Mapping[str, Any]) -> CatalogConfig:
     block = merged.get("catalog", {})
     etcd = merged.get("etcd", {})
@@ -42,6 +65,9 @@ def catalog_config(merged: Mapping[str, Any], flags: Mapping[str, Any]) -> Catal
         raise ConfigError(f'"catalog.backend" must be local or etcd, not {backend!r}')
     endpoints = flags.get("etcd_endpoint") or etcd.get("endpoints", ["http://127.0.0.1:2379"])
     prefix = flags.get("etcd_prefix") or etcd.get("prefix", "/muster/")
+    channel_target(
+        strings("etcd.endpoints", list(endpoints))
+    )  # a bad endpoint stops the agent before it starts
     lease_ttl = seconds("etcd.lease_ttl", etcd.get("lease_ttl", "10s"))
     if lease_ttl < 2:
         raise ConfigError('"etcd.lease_ttl" must be at least 2s (etcd grants whole seconds)')

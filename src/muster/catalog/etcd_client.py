@@ -6,17 +6,15 @@ outage. Every failure surfaces as EtcdUnavailable (a gRPC error) so callers hand
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc  # type: ignore[import-untyped]
 from aetcd import rpc
 
-from muster.catalog.config import EtcdConfig
+from muster.catalog.config import EtcdConfig, channel_target
 from muster.errors import ConfigError
 
 CALL_TIMEOUT = 5.0
@@ -69,27 +67,6 @@ def prefix_end(prefix: bytes) -> bytes:
             end[i] += 1
             return bytes(end[: i + 1])
     return b"\0"
-
-
-def channel_target(endpoints: Sequence[str]) -> tuple[str, bool]:
-    """One gRPC target for all endpoints ("ipv4:a:p,b:p" fails over between them), and whether TLS."""
-    hosts, schemes = [], set()
-    for endpoint in endpoints:
-        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"etcd endpoint {endpoint!r}: use http://host:port or https://host:port")
-        schemes.add(parts.scheme)
-        hosts.append((parts.hostname, parts.port or 2379))
-    if len(schemes) > 1:
-        raise ConfigError("etcd endpoints mix http and https")
-    try:
-        families = {ipaddress.ip_address(host).version for host, _ in hosts}
-    except ValueError:  # a host name: gRPC's DNS resolver, on the first endpoint
-        host, port = hosts[0]
-        return f"dns:///{host}:{port}", "https" in schemes
-    if families == {4}:
-        return "ipv4:" + ",".join(f"{h}:{p}" for h, p in hosts), "https" in schemes
-    return "ipv6:" + ",".join(f"[{h}]:{p}" for h, p in hosts), "https" in schemes
 
 
 class EtcdClient:

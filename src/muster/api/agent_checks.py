@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from muster.acl.authorizer import Authorizer
 from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
@@ -16,13 +17,17 @@ from muster.registration import unknown_service
 from muster.schemas import CHECK_DEFINITION, CHECK_UPDATE
 
 
-def _require_check_write(call: Call, check: Check) -> None:
-    """Service checks need service:write on their service, node checks node:write (§6)."""
-    authz = call.authorize()
+def require_owner_write(authz: Authorizer, check: Check, node: str) -> None:
+    """Service checks need service:write on their service, node checks node:write (§6). Every write
+    that replaces an existing check passes this for its current owner, whichever endpoint carries it."""
     if check.definition.service_id:
         authz.require("service", check.service_name, "write", check.definition.namespace)
     else:
-        authz.require("node", call.agent.config.node_name, "write")
+        authz.require("node", node, "write")
+
+
+def _require_check_write(call: Call, check: Check) -> None:
+    require_owner_write(call.authorize(), check, call.agent.config.node_name)
 
 
 def _existing_check(call: Call, namespace: str) -> Check:
@@ -69,17 +74,14 @@ async def register_check(call: Call) -> web.Response:
     ops = call.agent.check_ops
     definition = ops.prepare_check(fields, namespace=namespace, token=call.token())
     node = call.agent.config.node_name
-    owners = [definition]
+    if definition.service_id:
+        entry = call.agent.state.service(namespace, definition.service_id)
+        authz.require("service", entry.service.name if entry is not None else "", "write", namespace)
+    else:
+        authz.require("node", node, "write")
     existing = call.agent.state.checks.get((namespace, definition.check_id))
     if existing is not None:
-        owners.append(existing.definition)
-    for owner in owners:
-        if owner.service_id:
-            entry = call.agent.state.service(namespace, owner.service_id)
-            name = entry.service.name if entry is not None else existing.service_name if existing else ""
-            authz.require("service", name, "write", namespace)
-        else:
-            authz.require("node", node, "write")
+        require_owner_write(authz, existing, node)
     ops.check_scripts(definition)
     await ops.register_check(definition)
     return render.empty_ok()

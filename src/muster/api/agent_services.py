@@ -7,14 +7,16 @@ import time
 
 from aiohttp import web
 
+from muster.acl.authorizer import Authorizer
 from muster.api import render
+from muster.api.agent_checks import require_owner_write
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import MAX_WAIT_SECONDS, effective_wait
 from muster.errors import NotFound
-from muster.registration import check_name_and_address, unknown_service
+from muster.registration import ServiceRegistration, check_name_and_address, unknown_service
 from muster.schemas import SERVICE_DEFINITION
-from muster.state import join_services
+from muster.state import LocalState, join_services
 
 
 async def list_services(call: Call) -> web.Response:
@@ -69,6 +71,18 @@ async def get_service(call: Call) -> web.Response:
     return response
 
 
+def _require_check_owners(
+    authz: Authorizer, registration: ServiceRegistration, state: LocalState, node: str
+) -> None:
+    """An embedded check whose ID another service or the node already uses would take that check over:
+    it needs the same write on its current owner as /v1/agent/check/register asks for."""
+    service = registration.service
+    for definition in registration.checks:
+        existing = state.checks.get((definition.namespace, definition.check_id))
+        if existing is not None and existing.definition.service_id != service.id:
+            require_owner_write(authz, existing, node)
+
+
 async def register_service(call: Call) -> web.Response:
     call.guard_partition()
     fields = await call.decode(SERVICE_DEFINITION)
@@ -84,10 +98,12 @@ async def register_service(call: Call) -> web.Response:
         authz.require("service", existing.service.name, "write", namespace)
     if service.kind == "connect-proxy":
         authz.require("service", (service.proxy or {}).get("DestinationServiceName", ""), "write", namespace)
+    _require_check_owners(authz, registration, agent.state, agent.config.node_name)
     if registration.sidecar is not None:
         sidecar = registration.sidecar.service
         sidecar_authz = agent.acl.authorize(sidecar.token) if sidecar.token != service.token else authz
         sidecar_authz.require("service", sidecar.name, "write", namespace)
+        _require_check_owners(sidecar_authz, registration.sidecar, agent.state, agent.config.node_name)
     agent.validate_add(registration)
     replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in (
         "",

@@ -1,4 +1,8 @@
-"""Alias checks (§3.4): the health of a local service, its checks plus every node-level check."""
+"""Alias checks (§3.4): the health of a local service, its checks plus every node-level check.
+
+Consul's texts, but a failing check is named without its output (`Aliased check "<name>" failing`,
+where Consul appends `: <output>`): the alias may sit on a service a token can read while the aliased
+one is hidden from it, and a check's output can carry anything (docs/differences.md)."""
 
 from __future__ import annotations
 
@@ -27,5 +31,5 @@ def evaluate_alias(state: LocalState, definition: CheckDefinition) -> CheckResul
     for status in (CRITICAL, WARNING):
         failing = next((check for check in relevant if check.status == status), None)
         if failing is not None:
-            return CheckResult(status, f'Aliased check "{failing.definition.name}" failing: {failing.output}')
+            return CheckResult(status, f'Aliased check "{failing.definition.name}" failing')
     return CheckResult(PASSING, "All checks passing.")

@@ -45,6 +45,9 @@ class CheckRunner:
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.ttl_timers: dict[Key, asyncio.TimerHandle] = {}
         self.ttl_last_output: dict[Key, str] = {}
+        # The definition each check runs under: a different one (another owner, TTL, kind) starts
+        # afresh, without the old one's last TTL output.
+        self.definitions: dict[Key, CheckDefinition] = {}
         self.aliases: dict[Key, CheckDefinition] = {}
         self.stats: dict[str, KindStats] = {}
         self.context: ProbeContext | None = None
@@ -80,9 +83,17 @@ class CheckRunner:
 
     # -- the Agent tells us about every added, replaced or removed check --------
     def update(self, definition: CheckDefinition | None, namespace: str, check_id: str) -> None:
+        """Everything kept for a check goes when it is removed or its definition changes; the
+        start-up pass repeats the loaded definitions, which keep the TTL output restored with them."""
         key = (namespace, check_id)
         self._stop(key)
-        if definition is None or self._loop is None:
+        previous = self.definitions.pop(key, None)
+        if definition is None or (previous is not None and previous != definition):
+            self.ttl_last_output.pop(key, None)
+        if definition is None:
+            return
+        self.definitions[key] = definition
+        if self._loop is None:
             return
         if definition.ttl > 0:
             self.arm_ttl(key, definition.ttl)

@@ -41,6 +41,7 @@ from muster.registration import (
     validate_tagged_addresses,
 )
 from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
+from muster.service_locks import ServiceLocks
 from muster.state import LocalState
 from muster.status.registry import StatusRegistry
 from muster.status.subsystems import register_subsystems
@@ -78,6 +79,7 @@ class Agent:
             self.catalog = self.fleet
             self.catalog_sync = CatalogSync(self, self.fleet)
         self.runner = CheckRunner(self)
+        self.service_locks = ServiceLocks()
         self.check_ops = CheckOps(self)
         self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [self.runner.update]
         if config.data_dir is None:
@@ -266,11 +268,17 @@ class Agent:
     async def register_service(
         self, registration: ServiceRegistration, *, replace_existing_checks: bool
     ) -> None:
+        keys = [(part.service.namespace, part.service.id) for part in _parts(registration)]
+        await self.service_locks.run(
+            keys, lambda: self._register_service_locked(registration, replace_existing_checks)
+        )
+
+    async def _register_service_locked(
+        self, registration: ServiceRegistration, replace_existing_checks: bool
+    ) -> None:
         ops: list[Op] = []
         pruned: list[tuple[str, str]] = []
-        for part in (registration, registration.sidecar):
-            if part is None:
-                continue
+        for part in _parts(registration):
             service = part.service
             if service.source == "remote":
                 ops.append(Put("services", service.namespace, service.id, _encode(service)))
@@ -289,9 +297,7 @@ class Agent:
     def _apply_registration(
         self, registration: ServiceRegistration, replace_existing_checks: bool, pruned: list[tuple[str, str]]
     ) -> None:
-        for part in (registration, registration.sidecar):
-            if part is None:
-                continue
+        for part in _parts(registration):
             self.state.put_service(part.service)
             for definition in part.checks:
                 self.put_check(definition, part.service)
@@ -324,14 +330,22 @@ class Agent:
             listener(None, namespace, check_id)
 
     async def deregister_service(self, namespace: str, service_id: str) -> None:
-        entry = self.state.service(namespace, service_id)
-        if entry is None:
+        if self.state.service(namespace, service_id) is None:
             raise unknown_service(service_id)
-        service_ids = [service_id] + [
+        keys = [(namespace, sid) for sid in self._with_sidecars(namespace, service_id)]
+        await self.service_locks.run(keys, lambda: self._deregister_service_locked(namespace, service_id))
+
+    def _with_sidecars(self, namespace: str, service_id: str) -> list[str]:
+        return [service_id] + [
             e.service.id
             for (ns, _), e in self.state.services.items()
             if ns == namespace and e.service.sidecar_of == service_id
         ]
+
+    async def _deregister_service_locked(self, namespace: str, service_id: str) -> None:
+        if self.state.service(namespace, service_id) is None:  # a concurrent deregistration won
+            raise unknown_service(service_id)
+        service_ids = self._with_sidecars(namespace, service_id)
         check_ids = [
             check.definition.check_id for sid in service_ids for check in self.state.checks_of(namespace, sid)
         ]
@@ -375,3 +389,8 @@ class Agent:
             ]
             self._apply_registration(registration, replace_existing_checks=False, pruned=stale)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))
+
+
+def _parts(registration: ServiceRegistration) -> list[ServiceRegistration]:
+    """A registration and its sidecar, when it has one."""
+    return [part for part in (registration, registration.sidecar) if part is not None]

@@ -55,6 +55,10 @@ def unknown_check(check_id: str) -> NotFound:
     )
 
 
+def _missing_service(service_id: str) -> NotFound:
+    return NotFound(f"ServiceID {quote(service_id)} does not exist")
+
+
 class CheckOps:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
@@ -124,7 +128,7 @@ class CheckOps:
         validate_check(fields, embedded=False)
         definition = definition_for_register(fields, namespace=namespace, token=token, source=source)
         if definition.service_id and self.agent.state.service(namespace, definition.service_id) is None:
-            raise NotFound(f"ServiceID {quote(definition.service_id)} does not exist")
+            raise _missing_service(definition.service_id)
         return definition
 
     def check_scripts(self, definition: CheckDefinition) -> None:
@@ -135,7 +139,18 @@ class CheckOps:
             )
 
     async def register_check(self, definition: CheckDefinition) -> None:
+        namespace, service_id = definition.namespace, definition.service_id
+        if not service_id:
+            await self._register_check_locked(definition)
+            return
+        await self.agent.service_locks.run(
+            [(namespace, service_id)], lambda: self._register_check_locked(definition)
+        )
+
+    async def _register_check_locked(self, definition: CheckDefinition) -> None:
         key = (definition.namespace, definition.check_id)
+        if definition.service_id and self.agent.state.service(key[0], definition.service_id) is None:
+            raise _missing_service(definition.service_id)  # deregistered while this call waited
 
         def apply() -> None:
             self.agent.put_check(definition)
@@ -155,8 +170,7 @@ class CheckOps:
     async def service_maintenance(
         self, namespace: str, service_id: str, enable: bool, reason: str, token: str
     ) -> None:
-        entry = self.agent.state.service(namespace, service_id)
-        if entry is None:
+        if self.agent.state.service(namespace, service_id) is None:
             raise unknown_service(service_id)
         check_id = SERVICE_MAINTENANCE_PREFIX + service_id
         definition = CheckDefinition(
@@ -170,7 +184,13 @@ class CheckOps:
             token=token,
             source="local",
         )
-        await self._maintenance(definition, enable)
+
+        async def locked() -> None:
+            if self.agent.state.service(namespace, service_id) is None:  # deregistered meanwhile
+                raise unknown_service(service_id)
+            await self._maintenance(definition, enable)
+
+        await self.agent.service_locks.run([(namespace, service_id)], locked)
 
     async def node_maintenance(self, enable: bool, reason: str, token: str) -> None:
         definition = CheckDefinition(

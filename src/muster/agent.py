@@ -81,7 +81,10 @@ class Agent:
         self.runner = CheckRunner(self)
         self.service_locks = ServiceLocks()
         self.check_ops = CheckOps(self)
-        self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [self.runner.update]
+        self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [
+            self.runner.update,
+            self.check_ops.check_updated,
+        ]
         if config.data_dir is None:
             self.store = MemoryStore()
         else:
@@ -301,8 +304,7 @@ class Agent:
             self.state.put_service(part.service)
             for definition in part.checks:
                 self.put_check(definition, part.service)
-                # A service re-registration clears the reaper's clock (§3.7).
-                self.check_ops.critical_since.pop((definition.namespace, definition.check_id), None)
+                self.check_ops.reset_reap_clock(definition.namespace, definition.check_id)
         for namespace, check_id in pruned:
             self.remove_check(namespace, check_id)
 

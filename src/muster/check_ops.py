@@ -18,7 +18,7 @@ from muster.checks.definition import (
     needs_scripts,
     validate_check,
 )
-from muster.errors import BadRequest, NotFound
+from muster.errors import BadRequest, NotFound, StoreError
 from muster.golang import quote
 from muster.models import (
     CRITICAL,
@@ -86,6 +86,15 @@ class CheckOps:
         # Output-only changes are visible at once but wake no blocking query: Consul likewise defers
         # syncing them (check_update_interval), so watchers are not woken on every probe.
 
+    def check_updated(self, definition: CheckDefinition | None, namespace: str, check_id: str) -> None:
+        """A check listener: a removed check leaves no reaper clock behind (memory grew with churn)."""
+        if definition is None:
+            self.critical_since.pop((namespace, check_id), None)
+
+    def reset_reap_clock(self, namespace: str, check_id: str) -> None:
+        """A service re-registration clears the reaper's clock (§3.7)."""
+        self.critical_since.pop((namespace, check_id), None)
+
     # -- TTL updates ------------------------------------------------------------------
     async def ttl_update(self, namespace: str, check_id: str, status: str, output: str) -> None:
         key = (namespace, check_id)
@@ -104,7 +113,13 @@ class CheckOps:
                 self.record_check_result(namespace, check_id, status, output)
                 self.agent.runner.ttl_updated(key, definition.ttl, output)
 
-        await self.agent.store.commit([put] if definition.source == "remote" else [], apply)
+        try:
+            await self.agent.store.commit([put] if definition.source == "remote" else [], apply)
+        except StoreError as exc:
+            # Liveness must not depend on the disk: the refresh holds in memory, as Consul's does,
+            # and the answer says it was not saved (a restart would find the last saved state).
+            apply()
+            raise StoreError(f"failed persisting state for check {quote(check_id)}: {exc.text}") from None
 
     def restore_ttl_states(self, rows: Iterable[tuple[str, str, bytes]]) -> list[Delete]:
         """At start, TTL checks take back their status within their window; stale rows go (§5)."""

@@ -8,6 +8,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from muster.errors import DecodeError
@@ -18,6 +19,15 @@ STR_LIST, STR_MAP, HEADER_MAP, OPAQUE = "[]string", "map[string]string", "map[st
 STRUCT, STRUCT_LIST, STRUCT_MAP = "struct", "[]struct", "map[string]struct"
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Go's encoding/json allows 10,000 levels; Python's decoders recurse, so Muster stops at 512 (a
+# documented difference), checked on the bytes before any decoder runs.
+MAX_NESTING = 512
+# Python refuses to convert integers of more than 4,300 digits; longer ones stay literals, as floats do.
+_MAX_INT_DIGITS = 4000
+_STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = tuple(1 if byte in b"[{" else -1 if byte in b"]}" else 0 for byte in range(256))
+_SCAN_CHUNK = 65536
 
 
 class _Number(str):
@@ -65,6 +75,25 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
+def check_nesting(data: bytes, limit: int = MAX_NESTING) -> None:
+    """Refuse JSON nested deeper than `limit` arrays and objects, with Go's text for its own limit.
+
+    A scan of the bytes, strings skipped, so no decoder ever recurses that deep; cheap when the body
+    holds fewer openers than the limit, which is nearly always.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return
+    brackets = _STRING_LITERAL.sub(b"", data).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for start in range(0, len(brackets), _SCAN_CHUNK):
+        chunk = brackets[start : start + _SCAN_CHUNK]
+        depths = list(accumulate(map(_DEPTH_STEP.__getitem__, chunk), initial=depth))[1:]
+        if max(depths) > limit:
+            opener = chr(chunk[depths.index(limit + 1)])
+            raise DecodeError(f"invalid character {opener!r} exceeded max depth")
+        depth = depths[-1]
+
+
 def _clean(text: str) -> str:
     # Go turns invalid UTF-16 escapes into U+FFFD; Python would keep lone surrogates.
     if _SURROGATE.search(text):
@@ -76,30 +105,53 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
+def _float64(value: Any, path: str) -> float:
+    """A JSON number as Go's interface{} holds it; one beyond float64's range is Go's error."""
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if math.isinf(number) or math.isnan(number):
+        raise DecodeError(
+            f"json: cannot unmarshal number {value} into Go struct field {path} of type float64"
+        )
+    return number
+
+
 def _clean_opaque(value: Any, path: str) -> Any:
     """Free-form JSON (a proxy's Config) as Go's interface{} holds it: strings cleaned, keys included,
     and fractional numbers as float64 (one out of its range is refused as Go refuses it)."""
     if isinstance(value, _Number):
-        number = float(value)
-        if math.isinf(number):
-            raise DecodeError(
-                f"json: cannot unmarshal number {value} into Go struct field {path} of type float64"
-            )
-        return number
+        return _float64(value, path)
+    if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+        _float64(value, path)  # an integer float64 cannot hold is refused; others stay exact
+        return value
     if isinstance(value, str):
         return _clean(value)
+    # Plain loops, not comprehensions: one stack frame a level, so MAX_NESTING levels fit the stack.
     if isinstance(value, list):
-        return [_clean_opaque(item, path) for item in value]
+        items = []
+        for item in value:
+            items.append(_clean_opaque(item, path))
+        return items
     if isinstance(value, dict):
-        return {_clean(k): _clean_opaque(v, path) for k, v in value.items()}
+        cleaned = {}
+        for key, item in value.items():
+            cleaned[_clean(key)] = _clean_opaque(item, path)
+        return cleaned
     return value
 
 
-_DECODER = json.JSONDecoder(parse_float=_Number, parse_constant=_reject_constant)
+def _parse_int(literal: str) -> int | _Number:
+    return int(literal) if len(literal) <= _MAX_INT_DIGITS else _Number(literal)
+
+
+_DECODER = json.JSONDecoder(parse_float=_Number, parse_int=_parse_int, parse_constant=_reject_constant)
 
 
 def parse_json(body: bytes) -> Any:
-    """Read the first JSON value of a body, as Go's json.Decoder.Decode does."""
+    """Read the first JSON value of a body, as Go's json.Decoder.Decode does, within MAX_NESTING."""
+    check_nesting(body)
     text = body.decode("utf-8", "replace")
     start = len(text) - len(text.lstrip(" \t\r\n"))
     if start == len(text):
@@ -150,13 +202,19 @@ def _decode_str(value: Any, path: str) -> str:
     raise _type_error(value, path, "string")
 
 
-def _decode_duration(value: Any) -> int | None:
+def _decode_duration(value: Any, path: str) -> int | None:
+    """A Go duration string, or nanoseconds as Consul reads a number: through a float64 into an int64
+    time.Duration. Beyond float64 is Go's error; beyond int64 (which Go wraps silently) is refused too."""
     if isinstance(value, bool):
         return None  # Consul's duration fields silently ignore other JSON types
-    if isinstance(value, _Number):
-        return int(float(value))
-    if isinstance(value, int):
-        return value
+    if isinstance(value, _Number | int | float):
+        nanos = value if isinstance(value, int) else int(_float64(value, path))
+        if not _INT64[0] <= nanos <= _INT64[1]:
+            _float64(value, path)
+            raise DecodeError(
+                f"json: cannot unmarshal number {value} into Go struct field {path} of type time.Duration"
+            )
+        return nanos
     if isinstance(value, str):
         try:
             return parse_duration(value)
@@ -176,7 +234,7 @@ def _decode_value(f: Field, value: Any, path: str) -> Any:
             return value
         raise _type_error(value, path, "bool")
     if kind == DURATION:
-        return _decode_duration(value)
+        return _decode_duration(value, path)
     if kind == STR_LIST:
         if not isinstance(value, list):
             raise _type_error(value, path, "[]string")
@@ -222,7 +280,8 @@ def decode_struct(value: Any, schema: Schema, path: str = "") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _type_error(value, path or ".", schema.name)
     out: dict[str, Any] = {}
-    for key, raw in value.items():
+    for raw_key, raw in value.items():
+        key = _clean(raw_key)
         f = schema.lookup(key)
         if f is None:
             if schema.lenient:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from muster.decode import decode_body
+from muster.decode import MAX_NESTING, check_nesting, decode_body, decode_struct
 from muster.errors import DecodeError
 from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 
@@ -87,3 +89,110 @@ def test_check_register_takes_id_not_checkid() -> None:
 
 def test_lone_surrogates_become_replacement_characters() -> None:
     assert {"Name": "a\ufffd"} == decode_body(b'{"Name":"a\\ud800"}', SERVICE_DEFINITION)
+
+
+INT64_MAX = (1 << 63) - 1
+HUGE = "1" + "0" * 320  # beyond float64: Go's ParseFloat fails, so Consul's decoder does
+
+
+@pytest.mark.parametrize("key", ["Interval", "Timeout", "TTL", "DeregisterCriticalServiceAfter"])
+def test_every_duration_accepts_the_int64_range_in_each_form(key: str) -> None:
+    body = (
+        b'{"Checks":[{"%s":%d},{"%s":%d},{"%s":"2562047h47m16.854775807s"},{"%s":"-9223372036854775808ns"}]}'
+    )
+    fields = decode_body(
+        body % (key.encode(), INT64_MAX, key.encode(), -INT64_MAX - 1, key.encode(), key.encode()),
+        SERVICE_DEFINITION,
+    )
+    assert [INT64_MAX, -INT64_MAX - 1, INT64_MAX, -INT64_MAX - 1] == [
+        check[key] for check in fields["Checks"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "go_type"),
+    [
+        (HUGE, "float64"),
+        ("1e400", "float64"),
+        ("-1e400", "float64"),
+        ("1" * 5000, "float64"),  # longer than Python converts to an int
+        ("9223372036854775808", "time.Duration"),
+        ("-9223372036854775809", "time.Duration"),
+        ("1e30", "time.Duration"),
+        ("9.3e18", "time.Duration"),
+    ],
+)
+def test_a_duration_number_out_of_range_is_refused_with_gos_text(value: str, go_type: str) -> None:
+    for body, path in (
+        (b'{"Name":"c","TTL":%s}', ".TTL"),
+        (b'{"Name":"c","Timeout":%s}', ".Timeout"),
+        (b'{"Name":"c","Interval":%s}', ".Interval"),
+        (b'{"Name":"c","deregister_critical_service_after":%s}', ".deregister_critical_service_after"),
+    ):
+        with pytest.raises(DecodeError) as info:
+            decode_body(body % value.encode(), CHECK_DEFINITION)
+        assert (
+            f"json: cannot unmarshal number {value} into Go struct field {path} of type {go_type}"
+            == info.value.text
+        )
+    assert (
+        f"json: cannot unmarshal number {value} into Go struct field .Check.TTL of type {go_type}"
+        == decode_error(b'{"Name":"s","Check":{"TTL":%s}}' % value.encode())
+    )
+
+
+def test_config_file_numbers_are_range_checked_as_json_ones() -> None:
+    # Config files reach decode_struct as plain Python values (json.loads, python-hcl2).
+    assert {"TTL": 1_500_000_000} == decode_struct({"TTL": 1.5e9}, CHECK_DEFINITION)
+    for value, go_type in ((10**320, "float64"), (math.inf, "float64"), (2**63, "time.Duration")):
+        with pytest.raises(DecodeError) as info:
+            decode_struct({"TTL": value}, CHECK_DEFINITION)
+        assert (
+            f"json: cannot unmarshal number {value} into Go struct field .TTL of type {go_type}"
+            == info.value.text
+        )
+
+
+def test_an_integer_too_long_for_python_is_a_type_error_not_a_crash() -> None:
+    digits = "1" * 5000
+    assert f"json: cannot unmarshal number {digits} into Go struct field .Port of type int" == decode_error(
+        b'{"Port":%s}' % digits.encode()
+    )
+
+
+def test_an_opaque_number_beyond_float64_is_refused_as_go_refuses_it() -> None:
+    assert (
+        f"json: cannot unmarshal number {HUGE} into Go struct field .Proxy.Config of type float64"
+        == decode_error(b'{"Proxy":{"Config":{"a":[%s]}}}' % HUGE.encode())
+    )
+    fields = decode_body(b'{"Proxy":{"Config":{"a":%d}}}' % (1 << 70), SERVICE_DEFINITION)
+    assert {"a": 1 << 70} == fields["Proxy"]["Config"]
+
+
+def test_nesting_up_to_the_limit_decodes_and_one_more_level_is_refused() -> None:
+    config = b'{"a":' * (MAX_NESTING - 2) + b"1" + b"}" * (MAX_NESTING - 2)  # the body's 2 levels + these
+    fields = decode_body(b'{"Name":"x","Proxy":{"Config":%s}}' % config, SERVICE_DEFINITION)
+    assert "x" == fields["Name"]
+    for opener, closer in ((b"[", b"]"), (b'{"a":', b"}")):
+        deeper = b'{"Meta":' + opener * MAX_NESTING + b"1" + closer * MAX_NESTING + b"}"
+        assert f"invalid character {opener[:1].decode()!r} exceeded max depth" == decode_error(deeper)
+
+
+def test_brackets_inside_strings_do_not_count_towards_nesting() -> None:
+    body = b'{"Name":"' + b'[{\\"' * MAX_NESTING + b'"}'
+    assert {"Name": '[{"' * MAX_NESTING} == decode_body(body, SERVICE_DEFINITION)
+
+
+def test_a_deep_body_is_refused_without_recursing() -> None:
+    assert "invalid character '[' exceeded max depth" == decode_error(b"[" * 4_000_000)
+    with pytest.raises(DecodeError) as info:
+        check_nesting(b'{"a":' * 100_000)
+    assert "invalid character '{' exceeded max depth" == info.value.text
+
+
+def test_a_lone_surrogate_in_a_key_is_cleaned_as_in_values() -> None:
+    assert 'json: unknown field "\ufffd"' == decode_error(b'{"\\ud800":1}')
+    fields = decode_body(
+        b'{"Meta":{"\\udc00k":"v"},"Proxy":{"Config":{"\\ud800":"\\udfff"}}}', SERVICE_DEFINITION
+    )
+    assert ({"\ufffdk": "v"}, {"\ufffd": "\ufffd"}) == (fields["Meta"], fields["Proxy"]["Config"])

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -26,6 +28,11 @@ _SCHEMA = [
     for table in TABLES
 ] + ["CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"]
 _MAX_BATCH = 512
+RESERVE_NAME = "muster.reserve"
+RESERVE_BYTES = 4 << 20  # ~1,000 WAL frames: room for deletions and a checkpoint on a full disk
+FULL = "database or disk is full"  # SQLite's own text for SQLITE_FULL, also used for refusals
+_SQLITE_FULL = 13
+_FREEING_PUT_TABLES = frozenset({"acl_state"})  # the ACL index every ACL change writes, ~20 bytes
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,8 @@ class StoreStats:
     last_commit_seconds: float = 0.0
     errors: int = 0
     last_error: str = ""
+    failing: bool = False  # whether the latest batch of changes had one refused: set by every batch
+    disk_full: bool = False  # the reserve is given back and there is no room to take it again
 
 
 class MemoryStore:
@@ -92,6 +101,61 @@ class MemoryStore:
         return None
 
 
+class Reserve:
+    """A preallocated file beside the database (`muster.reserve`). When the disk is full it is given
+    back so that deletions can still commit (SQLite needs free space even to delete), and it is taken
+    again before anything else is written: while it cannot be, only changes that free space are made."""
+
+    def __init__(self, path: Path, size: int = RESERVE_BYTES) -> None:
+        self.path = path
+        self.size = size
+        self.held = False
+        self.full = False  # the last attempt to take it failed for lack of space
+        self._retry_at = 0.0  # after a failure other than ENOSPC (an immutable or read-only dir)
+
+    def take(self) -> bool:
+        """Hold the reserve; False only when the file system has no room for it."""
+        if self.held or time.monotonic() < self._retry_at:
+            return True
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, self.size)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                log.warning("cannot keep the store's reserve %s: %s", self.path, exc.strerror)
+                self._retry_at = time.monotonic() + 10
+                return True
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self.full = True
+            return False
+        self.held, self.full = True, False
+        return True
+
+    def release(self) -> bool:
+        """Give the space back; False when there was none held or it cannot be removed."""
+        if not self.held:
+            return False
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.error("cannot release the store's reserve %s: %s", self.path, exc.strerror)
+            return False
+        self.held = False
+        log.warning("the data dir's disk is full: released %s for deletions", self.path)
+        return True
+
+
+def frees_space(ops: Sequence[Op]) -> bool:
+    """A change that may use the reserve: it deletes, and writes nothing but ACL bookkeeping."""
+    return any(isinstance(op, Delete) for op in ops) and all(
+        isinstance(op, Delete) or op.table in _FREEING_PUT_TABLES for op in ops
+    )
+
+
 # ops, the caller's future, and the in-memory change to apply once they are durable
 _Pending = tuple[Sequence[Op], asyncio.Future[None], Callable[[], None]]
 
@@ -107,10 +171,19 @@ class SQLiteStore:
         self.path = path
         self.stats = StoreStats()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        # One process owns the data dir (muster.lock), so the WAL index lives in this process's heap
+        # (exclusive locking, set before the WAL is first opened) instead of a mapped -shm file: a
+        # write to a mapping the disk refuses is a SIGBUS, not an error. mmap stays off for the same reason.
+        self._conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        self._conn.execute("PRAGMA mmap_size=0")
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
         for statement in _SCHEMA:
             self._conn.execute(statement)
+        with contextlib.suppress(OSError):  # left by a version that mapped it; unused now
+            Path(f"{path}-shm").unlink()
+        self.reserve = Reserve(path.parent / RESERVE_NAME)
+        self._took_reserve()
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -160,7 +233,7 @@ class SQLiteStore:
 
     def write_now(self, ops: Sequence[Op]) -> None:
         """Write synchronously; only at start-up, before the writer thread runs."""
-        error = self._write(ops)
+        (error,) = self._commit_batch([ops])
         if error is not None:
             raise StoreError(f"Failed to persist the change: {error}")
 
@@ -180,13 +253,60 @@ class SQLiteStore:
                     stop = True
                     break
                 batch.append(item)
-            error = self._write(op for ops, _, _ in batch for op in ops)
+            errors = self._commit_batch([ops for ops, _, _ in batch])
             assert self._loop is not None
-            self._loop.call_soon_threadsafe(_settle, batch, error)
+            self._loop.call_soon_threadsafe(_settle, batch, errors)
             if stop:
                 return
 
+    def _commit_batch(self, changes: list[Sequence[Op]]) -> list[str | None]:
+        """Commit the changes in one transaction; on a full disk, commit those that free space on
+        their own, with the reserve given back if they need it. One error (or None) per change."""
+        refusal: str | None = FULL
+        if self._took_reserve():
+            refusal = self._write(op for ops in changes for op in ops)
+            if refusal != FULL:
+                return self._settled([refusal] * len(changes))
+        errors: list[str | None] = [refusal] * len(changes)
+        freeing = [n for n, ops in enumerate(changes) if frees_space(ops)]
+        if freeing:
+            error = self._write_freeing([op for n in freeing for op in changes[n]])
+            for n in freeing:
+                errors[n] = error
+        return self._settled(errors)
+
+    def _write_freeing(self, ops: list[Op]) -> str | None:
+        error = self._write(ops)
+        if error == FULL and self.reserve.release():
+            self._checkpoint()
+            error = self._write(ops)
+        if error is None and not self.reserve.held:
+            self._checkpoint()  # the WAL's pages go back to the file system, and the reserve with them
+            self._took_reserve()
+        return error
+
+    def _took_reserve(self) -> bool:
+        taken = self.reserve.take()
+        self.stats.disk_full = self.reserve.full
+        return taken
+
+    def _checkpoint(self) -> None:
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("store checkpoint failed: %s", exc)
+
+    def _settled(self, errors: list[str | None]) -> list[str | None]:
+        failed = [error for error in errors if error is not None]
+        self.stats.failing = bool(failed)
+        if failed:
+            self.stats.errors += 1
+            self.stats.last_error = failed[0]
+            log.error("store write failed: %s", failed[0])
+        return errors
+
     def _write(self, ops: Iterable[Op]) -> str | None:
+        """One transaction: None, or SQLite's error text."""
         started = time.perf_counter()
         count = 0
         try:
@@ -207,10 +327,9 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-            self.stats.errors += 1
-            self.stats.last_error = str(exc)
-            log.error("store write failed: %s", exc)
-            return str(exc)
+            # Errors SQLite itself raised carry its code; the module's own (a closed connection) do not.
+            code = getattr(exc, "sqlite_errorcode", 0)
+            return FULL if code & 0xFF == _SQLITE_FULL else str(exc)
         self.stats.batches += 1
         self.stats.commits += 1
         self.stats.ops += count
@@ -218,8 +337,8 @@ class SQLiteStore:
         return None
 
 
-def _settle(batch: list[_Pending], error: str | None) -> None:
-    for _, future, on_commit in batch:
+def _settle(batch: list[_Pending], errors: list[str | None]) -> None:
+    for (_, future, on_commit), error in zip(batch, errors, strict=True):
         if error is None:
             try:
                 on_commit()

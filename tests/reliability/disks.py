@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -78,11 +79,25 @@ def fill(directory: Path) -> Path:
     return filler
 
 
-def immutable(directory: Path, on: bool) -> None:
-    """chattr +i: ext4 refuses every write to these files, even root's, even on open descriptors."""
-    paths = [str(directory / name) for name in DB_FILES if (directory / name).exists()]
+def immutable(directory: Path, on: bool, names: tuple[str, ...] = DB_FILES) -> None:
+    """chattr +i: ext4 refuses every write to these files, even root's, even on open descriptors. The
+    name "." is the directory itself (no file can be created, renamed or removed in it)."""
+    paths = [str(directory / name) for name in names if (directory / name).exists()]
+    if not paths:
+        return
     done = _run("chattr", "+i" if on else "-i", *paths)
     assert 0 == done.returncode, done.stderr
+
+
+@contextlib.contextmanager
+def made_immutable(directory: Path, *names: str) -> Iterator[None]:
+    """`names` immutable for the block, and mutable again however it ends (an immutable file left
+    behind would break the removal of the test's temporary directory)."""
+    try:
+        immutable(directory, True, names)
+        yield
+    finally:
+        immutable(directory, False, names)
 
 
 def store_state(agent: AgentProcess) -> dict[str, Any]:
@@ -107,3 +122,18 @@ def register_until_refused(agent: AgentProcess, prefix: str, limit: int = 400) -
 
 def wait_store(agent: AgentProcess, state: str) -> dict[str, Any]:
     return poll(lambda: store_state(agent), lambda s: s["state"] == state, timeout=20)
+
+
+@contextlib.contextmanager
+def writes_fail(agent: AgentProcess) -> Iterator[None]:
+    """Every file write of the agent fails (EFBIG, `disk I/O error`) for the block: its RLIMIT_FSIZE is
+    set to 1 byte (Python ignores SIGXFSZ). No root needed; for tests that only need a failing store
+    (an outside connection can no longer lock the database: the store holds it exclusively)."""
+    assert agent.proc is not None
+    pid = agent.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))
+    try:
+        yield
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard))

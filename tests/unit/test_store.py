@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from muster.errors import StoreError
-from muster.store import Delete, Put, SQLiteStore
+from muster.store import RESERVE_BYTES, RESERVE_NAME, Delete, Put, SQLiteStore, frees_space
 
 
 @pytest.mark.asyncio
@@ -56,3 +56,27 @@ def test_meta_round_trips(tmp_path: Path) -> None:
     assert "abc" == store.get_meta("node_id")
     assert store.get_meta("missing") is None
     store.close()
+
+
+def test_the_store_keeps_its_wal_index_in_memory_and_holds_a_reserve(tmp_path: Path) -> None:
+    (tmp_path / "db-shm").write_bytes(b"\0" * 32768)  # left by a version that mapped it
+    store = SQLiteStore(tmp_path / "db")
+    store.set_meta("node_id", "abc")
+    assert ["db", "db-wal", RESERVE_NAME] == sorted(path.name for path in tmp_path.iterdir())
+    assert RESERVE_BYTES == (tmp_path / RESERVE_NAME).stat().st_size
+    assert [("exclusive",), (0,)] == [
+        store._conn.execute(pragma).fetchone() for pragma in ("PRAGMA locking_mode", "PRAGMA mmap_size")
+    ]
+    store.close()
+
+
+def test_only_changes_that_delete_and_write_no_more_than_acl_bookkeeping_free_space() -> None:
+    service, check = Delete("services", "ns", "s"), Delete("checks", "ns", "c")
+    acl_index = Put("acl_state", "", "index", b"7")
+    assert [True, True, False, False, False] == [
+        frees_space([service, check]),
+        frees_space([Delete("acl_tokens", "", "t"), acl_index]),
+        frees_space([acl_index]),
+        frees_space([service, Put("services", "ns", "s2", b"{}")]),
+        frees_space([]),
+    ]

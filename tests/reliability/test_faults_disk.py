@@ -8,9 +8,12 @@ from pathlib import Path
 
 from tests.agentproc import AgentProcess
 from tests.reliability.disks import (
+    DB_FILES,
+    big_registration,
     ext4_loop,
     fill,
     immutable,
+    made_immutable,
     register_until_refused,
     small_tmpfs,
     store_state,
@@ -84,5 +87,80 @@ def test_a_data_dir_refusing_writes_keeps_reads_reports_and_recovers(tmp_path: P
             finally:
                 immutable(data, False)
             assert_recovers(agent)
+        finally:
+            agent.close()
+
+
+def test_store_reports_the_latest_write_however_the_polls_fall(tmp_path: Path) -> None:
+    with ext4_loop(tmp_path / "data") as data:
+        agent = AgentProcess(data_dir=data).start()
+        try:
+            assert "running" == store_state(agent)["state"]
+            with made_immutable(data, *DB_FILES):
+                assert 500 == agent.put("/v1/agent/service/register", {"ID": "during", "Name": "x"}).status
+            assert 200 == agent.put("/v1/agent/service/register", {"ID": "after", "Name": "x"}).status
+            state = store_state(agent)  # the first poll since the failure, and the success after it
+            assert ("running", []) == (state["state"], state["active_alerts"])
+        finally:
+            agent.close()
+
+
+ACL_ALLOW = 'acl {\n  enabled = true\n  default_policy = "allow"\n}\n'
+FULL_ALERT = "The last write to the store failed: database or disk is full"
+DISK_FULL_ALERT = "The data dir's disk is full: only deletions are accepted until space is freed"
+
+
+def delete_all_kinds(agent: AgentProcess, round_: int, admin: dict[str, str], token: str) -> list[int]:
+    """A service with its checks, a node check, an ACL token: what an operator frees space with."""
+    return [
+        agent.put(f"/v1/agent/service/deregister/big-{round_}").status,
+        agent.put(f"/v1/agent/check/deregister/node-{round_}").status,
+        agent.request("DELETE", f"/v1/acl/token/{token}", headers=admin).status,
+    ]
+
+
+def test_deletions_succeed_on_a_full_disk_and_are_durable(tmp_path: Path) -> None:
+    config = tmp_path / "acl.hcl"
+    config.write_text(ACL_ALLOW)
+    with small_tmpfs(tmp_path / "data") as data:
+        agent = AgentProcess("-config-file", str(config), data_dir=data).start()
+        try:
+            admin = {"X-Consul-Token": agent.put("/v1/acl/bootstrap").json()["SecretID"]}
+            tokens = [agent.put("/v1/acl/token", {}, headers=admin).json()["AccessorID"] for _ in range(2)]
+            for n in range(2):
+                big = big_registration(f"big-{n}") | {"Check": {"TTL": "1h"}}
+                assert 200 == agent.put("/v1/agent/service/register", big).status
+                assert (
+                    200
+                    == agent.put(
+                        "/v1/agent/check/register", {"ID": f"node-{n}", "Name": "node", "TTL": "1h"}
+                    ).status
+                )
+            filler = fill(data)
+            status, body, _ = register_until_refused(agent, "full")
+            assert_refused_cleanly(status, body, "database or disk is full")
+            assert [200, 200, 200] == delete_all_kinds(agent, 0, admin, tokens[0])
+            status, body, _ = register_until_refused(agent, "still-full")  # the space freed is the reserve's
+            assert_refused_cleanly(status, body, "database or disk is full")
+            failing = store_state(agent)
+            assert "error" == failing["state"]
+            messages = {alert["message"] for alert in failing["active_alerts"]}
+            # Whether the reserve could be taken again after the deletions depends on how much the
+            # WAL's truncation gave back; either way the store says why it refuses.
+            assert messages, failing
+            assert set() == messages - {FULL_ALERT, DISK_FULL_ALERT}
+            assert [200, 200, 200] == delete_all_kinds(agent, 1, admin, tokens[1])  # and again
+            agent.kill9()
+            agent = AgentProcess("-config-file", str(config), data_dir=data).start()  # the disk still full
+            held = agent.get("/v1/agent/services").json()
+            assert ([], []) == (
+                [s for s in held if s.startswith("big-")],
+                list(agent.get("/v1/agent/checks").json()),
+            )
+            listed = agent.get("/v1/acl/tokens", headers=admin).json()
+            assert set() == set(tokens) & {token["AccessorID"] for token in listed}
+            filler.unlink()
+            assert_recovers(agent)
+            assert (4 << 20) == (data / "muster.reserve").stat().st_size  # taken again
         finally:
             agent.close()

@@ -110,13 +110,8 @@ class HttpApiStatus:
 
 @dataclass
 class WriteTracker:
-    """Whether the store's latest write failed, from StoreStats' counters.
-
-    `error` from the first observation of a new failed write until a later observation sees a new
-    successful write and no new failure. When both counters moved between two observations their
-    order is unknown, and the failure is assumed to be the later one: the agent stays out of its pool
-    until the next write is seen to succeed, rather than being put back while its disk may be failing.
-    """
+    """Unused: `store` now reads the latest outcome from StoreStats.failing. Kept only while
+    tests/unit/test_status_registry.py still imports it; remove with that test."""
 
     commits: int = 0
     errors: int = 0
@@ -132,24 +127,25 @@ class WriteTracker:
 
 
 class StoreStatus:
-    """`error` while the latest write to the store failed (see WriteTracker); size at info, write
-    statistics and the last error at debug."""
+    """`error` while the latest batch of writes had one fail, or while the disk is too full for the
+    store's reserve (then only deletions are accepted); set by every batch, so the state follows the
+    latest outcome however the polls fall. Size at info, write statistics at debug."""
 
     def __init__(self, registry: StatusRegistry, agent: Agent) -> None:
         self.registry = registry
         self.agent = agent
-        stats = agent.store.stats
-        self.tracker = WriteTracker(stats.commits, stats.errors)
 
     def __call__(self, level: Level) -> dict[str, Any]:
         store, rank = self.agent.store, level_to_int(level)
         stats = store.stats
-        failing = self.tracker.observe(stats.commits, stats.errors)
-        state = State.ERROR if failing else self.registry.phase
-        alerts = None
-        if failing:
+        alerts = []
+        if stats.failing:
             message = f"The last write to the store failed: {stats.last_error}"
-            alerts = [{"severity": Severity.ERROR.value, "message": message}]
+            alerts.append({"severity": Severity.ERROR.value, "message": message})
+        if stats.disk_full:
+            message = "The data dir's disk is full: only deletions are accepted until space is freed"
+            alerts.append({"severity": Severity.ERROR.value, "message": message})
+        state = State.ERROR if alerts else self.registry.phase
         status: dict[str, Any] = {}
         if rank >= _INFO_RANK:
             durable = isinstance(store, SQLiteStore)

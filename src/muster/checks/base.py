@@ -47,17 +47,35 @@ def timeout_seconds(definition: CheckDefinition, default_ns: int = DEFAULT_TIMEO
     return (definition.timeout if definition.timeout > 0 else default_ns) / SECOND
 
 
-def keep_tail(data: bytes, cap: int) -> bytes:
-    """HTTP bodies keep their last `cap` bytes."""
-    return data[-cap:] if len(data) > cap else data
-
-
-def script_output(data: bytes, cap: int) -> str:
+def script_text(kept: bytes, total: int) -> str:
     """Script output keeps its tail, prefixed `Captured <kept> of <total> bytes\\n...\\n` when cut."""
-    if len(data) <= cap:
-        return data.decode(errors="replace")
-    kept = data[-cap:]
-    return f"Captured {len(kept)} of {len(data)} bytes\n...\n" + kept.decode(errors="replace")
+    text = kept.decode(errors="replace")
+    if total <= len(kept):
+        return text
+    return f"Captured {len(kept)} of {total} bytes\n...\n" + text
+
+
+class TailBuffer:
+    """Consul's circbuf: keeps the last `cap` bytes written and counts them all."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.kept = bytearray()
+        self.total = 0
+
+    def write(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if len(chunk) >= self.cap:
+            self.kept[:] = chunk[len(chunk) - self.cap :]
+            return
+        self.kept += chunk
+        excess = len(self.kept) - self.cap
+        if excess > 0:
+            del self.kept[:excess]
+
+    def text(self) -> str:
+        """The tail, prefixed `Captured <kept> of <total> bytes\\n...\\n` when output was cut."""
+        return script_text(bytes(self.kept), self.total)
 
 
 def ttl_output(text: str, cap: int) -> str:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import yarl
 from multidict import CIMultiDict
 
-from muster.checks.base import CheckResult, Probe, ProbeContext, keep_tail, output_cap, timeout_seconds
+from muster.checks.base import CheckResult, Probe, ProbeContext, TailBuffer, output_cap, timeout_seconds
 from muster.checks.tcp import errno_text, join_host_port, tls_context, tls_error_text
 from muster.golang import quote
 from muster.models import CRITICAL, PASSING, WARNING, CheckDefinition
@@ -30,9 +30,13 @@ _UNLIMITED = aiohttp.ClientTimeout()  # the probe's own deadline covers the whol
 class _Response:
     """What has arrived so far; a timeout while reading the body still reports the status."""
 
+    cap: int
     status: int = 0
     reason: str = ""
-    body: bytes = b""
+    body: TailBuffer = field(init=False)  # Consul's circbuf: the body's last `cap` bytes, never more
+
+    def __post_init__(self) -> None:
+        self.body = TailBuffer(self.cap)
 
     def status_line(self) -> str:
         return f"{self.status} {self.reason}" if self.reason else str(self.status)
@@ -143,12 +147,12 @@ def make_http_probe(definition: CheckDefinition, ctx: ProbeContext) -> Probe:
             response.status, response.reason = resp.status, resp.reason or ""
             try:
                 async for chunk in resp.content.iter_chunked(65536):
-                    response.body = keep_tail(response.body + chunk, cap)
+                    response.body.write(chunk)
             except aiohttp.ClientError:
                 pass  # Consul logs a body read error and reports what it read
 
     async def run(session: aiohttp.ClientSession) -> CheckResult:
-        response = _Response()
+        response = _Response(cap)
         try:
             async with asyncio.timeout(timeout):
                 await request(session, response)
@@ -164,7 +168,7 @@ def make_http_probe(definition: CheckDefinition, ctx: ProbeContext) -> Probe:
             if not response.status:
                 return CheckResult(CRITICAL, f"{op}: {client_error_text(exc)}")
         output = f"HTTP {method} {url}: {response.status_line()} Output: "
-        output += response.body.decode(errors="replace")
+        output += bytes(response.body.kept).decode(errors="replace")
         if 200 <= response.status <= 299:
             return CheckResult(PASSING, output)
         if response.status == 429:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import selectors
 import shutil
 import signal
 import subprocess
+import time
 
 from muster.checks.base import (
     DEFAULT_SCRIPT_TIMEOUT_NS,
@@ -16,14 +18,15 @@ from muster.checks.base import (
     CheckResult,
     Probe,
     ProbeContext,
+    TailBuffer,
     output_cap,
-    script_output,
 )
 from muster.golang import format_duration, quote
 from muster.models import CRITICAL, PASSING, WARNING, CheckDefinition
 
 DEFAULT_OUTPUT_MAX = 4096  # Consul's DefaultBufSize, used when no cap is configured
 DRAIN_GRACE_SECONDS = 2.0
+READ_CHUNK = 65536  # one pipe buffer
 
 
 def start_error_text(path: str, exc: OSError) -> str:
@@ -39,21 +42,47 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _drain(proc: subprocess.Popen[bytes]) -> bytes:
-    """The rest of the output once the group is dead; a writer that escaped the group (setsid)
-    could hold the pipe open forever, so stop waiting for it after a grace period."""
+def _read_until(fd: int, buffer: TailBuffer, deadline: float) -> bool:
+    """Read the pipe in chunks into the ring until it closes (True) or the deadline passes."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if not selector.select(remaining):
+                continue
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                return True
+            buffer.write(chunk)
+
+
+def _wait_until(proc: subprocess.Popen[bytes], deadline: float) -> bool:
     try:
-        output, _ = proc.communicate(timeout=DRAIN_GRACE_SECONDS)
-    except subprocess.TimeoutExpired as exc:
-        output = exc.output or b""
-        if proc.stdout is not None:
-            proc.stdout.close()
-        proc.wait()
-    return output
+        proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _collect(proc: subprocess.Popen[bytes], buffer: TailBuffer, timeout: float) -> bool:
+    """Blocking: read the output until the pipe closes and the process exits, as Go's cmd.Wait does.
+    False on timeout, after the group is killed and the rest drained: a writer that escaped the group
+    (setsid) could hold the pipe open forever, so the drain stops after a grace period."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = time.monotonic() + timeout
+    if _read_until(fd, buffer, deadline) and _wait_until(proc, deadline):
+        return True
+    _kill_group(proc)
+    _read_until(fd, buffer, time.monotonic() + DRAIN_GRACE_SECONDS)
+    proc.wait()
+    return False
 
 
 def run_script(argv: list[str], timeout_ns: int, cap: int) -> CheckResult:
-    """Blocking: runs in a pool thread. Waits for the output pipe to close, as Go's cmd.Wait does."""
+    """Blocking: runs in a pool thread. Memory is bounded by `cap` plus one read, whatever it prints."""
     if not argv:
         return CheckResult(CRITICAL, "exec: no command")
     path = argv[0]
@@ -73,20 +102,19 @@ def run_script(argv: list[str], timeout_ns: int, cap: int) -> CheckResult:
         )
     except OSError as exc:
         return CheckResult(CRITICAL, start_error_text(path, exc))
+    buffer = TailBuffer(cap)
     try:
-        try:
-            output, _ = proc.communicate(timeout=timeout_ns / SECOND)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            output = _drain(proc)
-            message = f"Timed out ({format_duration(timeout_ns)}) running check"
-            text = script_output(output, cap)
-            return CheckResult(CRITICAL, f"{message}\n\n{text}" if text else message)
+        finished = _collect(proc, buffer, timeout_ns / SECOND)
     finally:
         if proc.returncode is None:  # an unexpected error above: never leak the group
             _kill_group(proc)
             proc.wait()
-    text = script_output(output, cap)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    text = buffer.text()
+    if not finished:
+        message = f"Timed out ({format_duration(timeout_ns)}) running check"
+        return CheckResult(CRITICAL, f"{message}\n\n{text}" if text else message)
     if proc.returncode == 0:
         return CheckResult(PASSING, text)
     if proc.returncode == 1:

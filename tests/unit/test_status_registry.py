@@ -311,6 +311,21 @@ async def test_excluded_service_is_shown_but_not_counted() -> None:
     assert (State.RUNNING, True) == registry.rollup(results)
 
 
+@pytest.mark.asyncio
+async def test_a_service_registered_out_of_the_rollup_counts_only_when_included() -> None:
+    registry = StatusRegistry()
+    registry.register_status("a", "1", 1, fixed(), inline=True)
+    registry.register_status("catalog-sync", "1", 1, fixed("error"), inline=True, rollup=False)
+    results = await registry.call_latest(Level.CRITICAL, None)
+    opted_in = StatusRegistry(include_in_rollup=["catalog-sync"])
+    both = StatusRegistry(include_in_rollup=["catalog-sync"], exclude_from_rollup=["catalog-sync"])
+    assert [(State.RUNNING, True), (State.ERROR, False), (State.RUNNING, True)] == [
+        registry.rollup(results),
+        opted_in.rollup(results),
+        both.rollup(results),
+    ]
+
+
 # -- process metrics ---------------------------------------------------------------------------------
 def test_cpu_sampler_is_minus_one_then_zero_then_a_clamped_share_of_the_machine() -> None:
     clock = {"wall": 0.0, "cpu": 0.0, "gc": 0.0}

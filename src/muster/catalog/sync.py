@@ -67,7 +67,9 @@ class CatalogSync:
         self.written_alive: set[bytes] = set()  # leased keys put under self.lease
         self.owned: set[bytes] = set()  # service ranges of this node, ever written (for drift repair)
         self.in_sync = False
-        self.last_error = ""
+        self.last_error = ""  # why the last pass or lease call failed; "" once a pass succeeds
+        self.last_cause = ""  # the last etcd error ever seen, kept after recovery for the status
+        self.broken_since: float | None = None  # monotonic time the sync broke, None while it works
         self.last_full_sync = 0.0
         self.writes = 0
         self._wake = asyncio.Event()
@@ -145,11 +147,27 @@ class CatalogSync:
             self.lease = 0
 
     def _failed(self, exc: Exception) -> None:
-        if self.in_sync or self.last_error != str(exc):
-            log.warning("catalog sync: %s; local changes are kept and synced when etcd answers", exc)
+        """Logged once when the sync breaks; later failures (retries, other texts) only at debug."""
+        cause = str(exc) or type(exc).__name__
+        if self.broken_since is None:
+            self.broken_since = time.monotonic()
+            log.warning(
+                "catalog sync with etcd broken: %s; local changes are kept and synced when etcd answers",
+                cause,
+            )
+        elif cause != self.last_error:
+            log.debug("catalog sync with etcd still broken: %s", cause)
         self.in_sync = False
-        self.last_error = str(exc)
+        self.last_error = self.last_cause = cause
         self.catalog.note_contact(False)
+
+    def _synced(self) -> None:
+        if self.broken_since is not None:
+            log.info("catalog sync with etcd restored after %.0fs", time.monotonic() - self.broken_since)
+            self.broken_since = None
+        self.in_sync = True
+        self.last_error = ""
+        self.catalog.note_contact(True)
 
     # -- loops ----------------------------------------------------------------------------------------
     async def _sync_loop(self) -> None:
@@ -169,9 +187,7 @@ class CatalogSync:
             self._full.clear()
             try:
                 await (self.full_sync() if full_pass else self.partial_sync())
-                self.in_sync = True
-                self.last_error = ""
-                self.catalog.note_contact(True)
+                self._synced()
             except EtcdUnavailable as exc:
                 self._failed(exc)
                 self._full.set()

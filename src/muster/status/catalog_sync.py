@@ -1,6 +1,9 @@
-"""The `catalog-sync` status service (catalog.backend = etcd): `running` while this agent's node is in
-sync with etcd, `error` while etcd cannot be reached or refuses writes (local changes are kept and
-synced when it answers). Info adds the lease and sync times; debug the live views and their sizes."""
+"""The `catalog-sync` status service (catalog.backend = etcd): `starting` until the first pass, `running`
+while this agent's node is in sync with etcd, `error` while etcd cannot be reached or refuses writes
+(local changes are kept and synced when it answers), with an alert naming etcd's last error. It is
+left out of the rollup (`/status/v1/simple`) unless `include_in_rollup` names it: an etcd outage is
+the whole fleet's, and the agent's local API and DNS keep working through it, so it must not take
+every agent out of its load balancer. Info adds the lease and sync times; debug the live views."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ class CatalogSyncStatus:
 
     def __call__(self, level: Level) -> dict[str, Any]:
         sync = self.sync
-        state = State.RUNNING if sync.in_sync and self.catalog.connected else State.ERROR
+        state = self.state()
         rank = level_to_int(level)
         status: dict[str, Any] = {}
         if rank >= level_to_int(Level.INFO):
@@ -47,12 +50,35 @@ class CatalogSyncStatus:
         answer: dict[str, Any] = {"state": state, "status": status}
         if state is State.ERROR:
             answer["alerts"] = [
-                {"severity": Severity.ERROR, "message": f"catalog not in sync with etcd: {sync.last_error}"}
+                {"severity": Severity.ERROR, "message": f"catalog not in sync with etcd: {self.cause()}"}
             ]
         return answer
+
+    def state(self) -> State:
+        sync = self.sync
+        if sync.in_sync and self.catalog.connected:
+            return State.RUNNING
+        if not sync.in_sync and not sync.last_error and not sync.last_full_sync:
+            return State.STARTING  # the first pass has neither finished nor failed yet
+        return State.ERROR
+
+    def cause(self) -> str:
+        """Never empty: the sync's own error, else (a catalog watch lost etcd while writes still
+        worked) the last etcd error seen and how long etcd has been silent."""
+        if self.sync.last_error:
+            return self.sync.last_error
+        silent = self.catalog.contact().last_contact_ms
+        endpoints = ", ".join(self.catalog.config.etcd.endpoints)
+        text = f"no answer from etcd ({endpoints}) for {silent} ms"
+        return f"{text}; last error: {self.sync.last_cause}" if self.sync.last_cause else text
 
 
 def register_catalog_sync(registry: StatusRegistry, sync: CatalogSync, catalog: EtcdCatalog) -> None:
     registry.register_status(
-        "catalog-sync", __version__, STATUS_VERSION, CatalogSyncStatus(sync, catalog), inline=True
+        "catalog-sync",
+        __version__,
+        STATUS_VERSION,
+        CatalogSyncStatus(sync, catalog),
+        inline=True,
+        rollup=False,
     )

@@ -65,6 +65,7 @@ class Registration:
     status_version: int
     callback: StatusCallback
     inline: bool  # called on the event loop: async callbacks, and sync ones that never block
+    rollup: bool = True  # counted in the rollup unless the owner opted out (catalog-sync)
 
 
 class StatusRegistry:
@@ -76,8 +77,16 @@ class StatusRegistry:
     callbacks always run on the loop as tasks and are cancelled at their timeout.
     """
 
-    def __init__(self, *, exclude_from_rollup: Iterable[str] = (), max_threads: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        exclude_from_rollup: Iterable[str] = (),
+        include_in_rollup: Iterable[str] = (),
+        max_threads: int = 8,
+    ) -> None:
         self.exclude_from_rollup = frozenset(exclude_from_rollup)
+        # Services registered with `rollup=False` that the operator wants counted after all.
+        self.include_in_rollup = frozenset(include_in_rollup)
         # Set by the server when it starts to drain (SIGTERM): `http-api` answers `stopping` so
         # balancers take this agent out while requests in flight finish.
         self.draining = False
@@ -137,8 +146,12 @@ class StatusRegistry:
         callback: StatusCallback,
         *,
         inline: bool = False,
+        rollup: bool = True,
     ) -> None:
-        """Add a callback; a second one for the same name offers another status-format version."""
+        """Add a callback; a second one for the same name offers another status-format version.
+        `rollup=False` leaves the service out of the rollup unless `include_in_rollup` names it: for
+        a subsystem whose failure is not this agent's (the fleet's etcd) and must not take every
+        agent out of its load balancer at once."""
         inline = inline or inspect.iscoroutinefunction(callback)
         with self._lock:
             versions = self._services.get(name, {})
@@ -150,7 +163,7 @@ class StatusRegistry:
                 raise RegistrationError(
                     f"Service function already exists for service {name} with status version {status_version}"
                 )
-            registration = Registration(name, service_version, status_version, callback, inline)
+            registration = Registration(name, service_version, status_version, callback, inline, rollup)
             self._services[name] = {**versions, status_version: registration}
             self._latest = tuple(
                 self._services[each][max(self._services[each])] for each in sorted(self._services)
@@ -232,10 +245,15 @@ class StatusRegistry:
         results = cast("list[CallbackResult]", started)
         return list(zip(registrations, results, strict=True))
 
+    def counts(self, registration: Registration) -> bool:
+        """Whether a service's state counts in the rollup."""
+        if registration.name in self.exclude_from_rollup:
+            return False
+        return registration.rollup or registration.name in self.include_in_rollup
+
     def rollup(self, results: list[tuple[Registration, CallbackResult]]) -> tuple[State, bool]:
-        """(aggregate state, every counted service running) over the services not excluded."""
-        excluded = self.exclude_from_rollup
-        counted = {result.state for reg, result in results if reg.name not in excluded}
+        """(aggregate state, every counted service running) over the services counted."""
+        counted = {result.state for reg, result in results if self.counts(reg)}
         return aggregate_state(counted), all_running(counted)
 
     def _begin(

@@ -19,9 +19,9 @@ STR_LIST, STR_MAP, HEADER_MAP, OPAQUE = "[]string", "map[string]string", "map[st
 STRUCT, STRUCT_LIST, STRUCT_MAP = "struct", "[]struct", "map[string]struct"
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# Go's encoding/json allows 10,000 levels; Python's decoders recurse, so Muster stops at 512 (a
-# documented difference), checked on the bytes before any decoder runs.
-MAX_NESTING = 512
+# Go's encoding/json allows 10,000 levels; Python recurses (decoders, the content hash walks a proxy's
+# Config three frames a level), so Muster stops at 256, a documented difference, checked on the bytes.
+MAX_NESTING = 256
 # Python refuses to convert integers of more than 4,300 digits; longer ones stay literals, as floats do.
 _MAX_INT_DIGITS = 4000
 _STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
@@ -124,8 +124,7 @@ def _clean_opaque(value: Any, path: str) -> Any:
     if isinstance(value, _Number):
         return _float64(value, path)
     if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
-        _float64(value, path)  # an integer float64 cannot hold is refused; others stay exact
-        return value
+        return _float64(value, path)  # Go holds every number as a float64; int64 ones stay exact here
     if isinstance(value, str):
         return _clean(value)
     # Plain loops, not comprehensions: one stack frame a level, so MAX_NESTING levels fit the stack.

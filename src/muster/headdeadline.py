@@ -1,15 +1,20 @@
 """A deadline for reading a request head, as Go's http.Server ReadHeaderTimeout: aiohttp has none (its
 keep-alive timer, 75 s, is the only bound), so a client trickling header bytes (slowloris) could hold a
 connection and a file descriptor for minutes. Here a head must be complete within HEAD_TIMEOUT_SECONDS of
-the connection opening, or of its first byte once the connection is idle between requests."""
+the connection opening, or of its first byte once the connection is idle between requests.
+A head aiohttp cannot parse is the client's 400, logged as one debug line rather than a traceback."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
+
+log = logging.getLogger("muster.http")
 
 HEAD_TIMEOUT_SECONDS = 10.0
 
@@ -45,6 +50,23 @@ class HeadDeadlineHandler(RequestHandler):
     def _arm(self) -> None:
         loop = asyncio.get_running_loop()
         self.head_timer = loop.call_later(self.head_timeout, self._overdue, self._request_count)
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if not isinstance(exc, HttpProcessingError) or status >= 500:
+            return super().handle_error(request, status, exc, message)
+        text = message or exc.message or "Bad Request"
+        log.debug("malformed request from %s: %s", request.remote, text.strip().splitlines()[0])
+        if request.writer.output_size > 0:
+            raise ConnectionError("Response is sent already, cannot send another response")
+        response = web.Response(status=status, text=text, content_type="text/plain")
+        response.force_close()
+        return response
 
     def _overdue(self, count: int) -> None:
         self.head_timer = None

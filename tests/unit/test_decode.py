@@ -160,13 +160,13 @@ def test_an_integer_too_long_for_python_is_a_type_error_not_a_crash() -> None:
     )
 
 
-def test_an_opaque_number_beyond_float64_is_refused_as_go_refuses_it() -> None:
+def test_an_opaque_number_is_a_float64_as_go_holds_it_and_one_beyond_is_refused() -> None:
     assert (
         f"json: cannot unmarshal number {HUGE} into Go struct field .Proxy.Config of type float64"
         == decode_error(b'{"Proxy":{"Config":{"a":[%s]}}}' % HUGE.encode())
     )
-    fields = decode_body(b'{"Proxy":{"Config":{"a":%d}}}' % (1 << 70), SERVICE_DEFINITION)
-    assert {"a": 1 << 70} == fields["Proxy"]["Config"]
+    fields = decode_body(b'{"Proxy":{"Config":{"a":%d,"b":%d}}}' % (1 << 70, INT64_MAX), SERVICE_DEFINITION)
+    assert {"a": float(1 << 70), "b": INT64_MAX} == fields["Proxy"]["Config"]
 
 
 def test_nesting_up_to_the_limit_decodes_and_one_more_level_is_refused() -> None:

@@ -9,7 +9,13 @@ import re
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from muster.decode import check_nesting
+from muster.errors import DecodeError
 from muster.golang import quote
+
+# Rules need a handful of levels (`namespace "n" { service "s" { policy = "read" } }`); the parser
+# recurses up to three frames a level, so deeper text is refused before Python's stack runs out.
+MAX_NESTING = 128
 
 
 class HCLError(ValueError):
@@ -115,6 +121,13 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
+
+    def nested(self, opener: _Tok) -> None:
+        """Called at each `{` and `[`; the matching close calls `self.depth -= 1`."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise HCLError(f"At {opener.line}:{opener.column}: exceeded max depth of {MAX_NESTING}")
 
     def peek(self) -> _Tok:
         return self.tokens[self.pos]
@@ -152,7 +165,10 @@ class _Parser:
                 raise HCLError(f"At {tok.line}:{tok.column}: nested object expected: LBRACE got: ASSIGN")
             return Item(tuple(keys), self.value(), first.line, first.column, assigned=True)
         if tok.kind == "punct" and tok.text == "{":
-            return Item(tuple(keys), Body(self.object_items("}")), first.line, first.column, assigned=False)
+            self.nested(tok)
+            block = Body(self.object_items("}"))
+            self.depth -= 1
+            return Item(tuple(keys), block, first.line, first.column, assigned=False)
         raise HCLError(
             f"At {tok.line}:{tok.column}: key {quote(keys[-1])} expected start of object ('{{') "
             "or assignment ('=')"
@@ -169,8 +185,12 @@ class _Parser:
         if tok.kind == "ident" and tok.text in ("true", "false"):
             return tok.text == "true"
         if tok.kind == "punct" and tok.text == "{":
-            return Body(self.object_items("}"))
+            self.nested(tok)
+            body = Body(self.object_items("}"))
+            self.depth -= 1
+            return body
         if tok.kind == "punct" and tok.text == "[":
+            self.nested(tok)
             values: list[Value] = []
             while not (self.peek().kind == "punct" and self.peek().text == "]"):
                 values.append(self.value())
@@ -179,6 +199,7 @@ class _Parser:
                 elif not (self.peek().kind == "punct" and self.peek().text == "]"):
                     raise self.fail(self.peek(), "COMMA | RBRACK")
             self.take()
+            self.depth -= 1
             return values
         raise self.fail(tok, "STRING | NUMBER | BOOL | LBRACE | LBRACK")
 
@@ -198,6 +219,10 @@ def _from_json(value: object, line: int) -> Value:
 def parse(text: str) -> Body:
     """Parse rules text (HCL 1 or its JSON form) into a Body; raises HCLError."""
     if text.lstrip().startswith("{"):
+        try:
+            check_nesting(text.encode("utf-8", "surrogatepass"), MAX_NESTING)
+        except DecodeError as exc:
+            raise HCLError(f"At 1:1: {exc.text}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:

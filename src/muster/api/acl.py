@@ -42,7 +42,7 @@ async def _decode(call: Call, schema: Schema, what: str) -> dict[str, Any]:
 
 def _namespace(call: Call, authz: Authorizer, from_body: str = "") -> str:
     """Enterprise precedence: body Namespace > ?ns= > X-Consul-Namespace > the token's namespace."""
-    if from_body or call.query.get("ns") or call.request.headers.get("X-Consul-Namespace"):
+    if from_body or call.query.get("ns") or call.header("X-Consul-Namespace"):
         return call.namespace(from_body)
     call.guard_partition()
     return authz.namespace

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 4 * 1024 * 1024  # Consul's default for agent write endpoints
 _NAMESPACE_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$")
 _BAD_ESCAPE = re.compile(r"%(?![0-9a-fA-F]{2})")
+# aiohttp decodes header bytes that are not UTF-8 as lone surrogates (surrogateescape).
+_NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
 def parse_query(raw: str) -> dict[str, str]:
@@ -57,7 +59,7 @@ class Call:
             raise BadRequest(
                 'Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature'
             )
-        if self.request.headers.get("X-Consul-Partition"):
+        if self.header("X-Consul-Partition"):
             raise BadRequest(
                 'Invalid header: "X-Consul-Partition" - Partitions are a Consul Enterprise feature'
             )
@@ -65,7 +67,7 @@ class Call:
     def namespace(self, from_body: str = "") -> str:
         """Enterprise precedence: body Namespace > ?ns= > X-Consul-Namespace > the token's > default."""
         self.guard_partition()
-        name = from_body or self.query.get("ns") or self.request.headers.get("X-Consul-Namespace")
+        name = from_body or self.query.get("ns") or self.header("X-Consul-Namespace")
         if not name:
             return self._authorizer.namespace if self._authorizer is not None else DEFAULT_NAMESPACE
         if not _NAMESPACE_NAME.match(name):
@@ -86,13 +88,20 @@ class Call:
         token = self.query.get("token", "")
         if token:
             return token
-        token = self.request.headers.get("X-Consul-Token", "")
+        token = self.header("X-Consul-Token")
         if token:
             return token
-        words = self.request.headers.get("Authorization", "").split(" ")
+        words = self.header("Authorization").split(" ")
         if len(words) > 1 and words[0].lower() == "bearer":
             token = next((word for word in words[1:] if word), "")
         return token
+
+    def header(self, name: str) -> str:
+        """A request header's value ("" when absent); bytes that are not UTF-8 are the client's 400."""
+        value = self.request.headers.get(name, "")
+        if _NOT_UTF8.search(value):
+            raise BadRequest(f'Invalid header: "{name}" - the value is not valid UTF-8')
+        return value
 
     def wait_nanos(self) -> int:
         raw = self.query.get("wait", "")

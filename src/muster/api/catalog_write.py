@@ -13,7 +13,8 @@ from muster.api import render
 from muster.api.call import Call
 from muster.catalog import NodeRecord
 from muster.catalog.layout import NodeDoc
-from muster.errors import BadRequest
+from muster.decode import check_nesting
+from muster.errors import BadRequest, DecodeError
 
 if TYPE_CHECKING:
     from muster.catalog.etcd import EtcdCatalog
@@ -36,6 +37,15 @@ def _text(fields: dict[str, Any], key: str, where: str) -> str:
     return value
 
 
+def _int(fields: dict[str, Any], key: str, where: str, default: int) -> int:
+    value = fields.get(key.lower())
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or not -(1 << 63) <= value < 1 << 63:
+        raise BadRequest(f"Request decode failed: {where}{key} must be an integer")
+    return value
+
+
 def _strings(fields: dict[str, Any], key: str, where: str) -> dict[str, str]:
     value = fields.get(key.lower()) or {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
@@ -44,8 +54,12 @@ def _strings(fields: dict[str, Any], key: str, where: str) -> dict[str, str]:
 
 
 async def _body(call: Call) -> dict[str, Any]:
+    body = await call.body() or b"null"
     try:
-        return _fields(msgspec.json.decode(await call.body() or b"null"), "the body")
+        check_nesting(body)
+        return _fields(msgspec.json.decode(body), "the body")
+    except DecodeError as exc:
+        raise BadRequest(f"Request decode failed: {exc.text}") from None
     except msgspec.DecodeError as exc:
         raise BadRequest(f"Request decode failed: {exc}") from None
 
@@ -78,8 +92,8 @@ def _service(fields: dict[str, Any], namespace: str) -> Service:
         meta=_strings(fields, "Meta", "Service."),
         port=port,
         address=_text(fields, "Address", "Service."),
-        weights_passing=int(weights.get("passing", 1) or 1),
-        weights_warning=int(weights.get("warning", 1) or 1),
+        weights_passing=_int(weights, "Passing", "Service.Weights.", 1) or 1,
+        weights_warning=_int(weights, "Warning", "Service.Weights.", 1) or 1,
         namespace=namespace,
     )
 
@@ -124,7 +138,10 @@ async def catalog_register(call: Call) -> web.Response:
     service = _service(_fields(body["service"], "Service"), namespace) if body.get("service") else None
     if service is not None:
         authz.require("service", service.name, "write", namespace)
-    raw_checks = ([body["check"]] if body.get("check") else []) + list(body.get("checks") or [])
+    listed = body.get("checks") or []
+    if not isinstance(listed, list):
+        raise BadRequest("Request decode failed: Checks must be a list")
+    raw_checks = ([body["check"]] if body.get("check") else []) + listed
     checks = [_check(raw, namespace, service) for raw in raw_checks]
     record = NodeRecord(
         _text(body, "ID", ""),

@@ -19,12 +19,21 @@ ROUTE_HEADERS = {"X-Consul-Default-ACL-Policy": "allow", "Vary": "Accept-Encodin
 _JSON_HEADERS = {"Content-Type": JSON, **ROUTE_HEADERS}
 _TEXT_HEADERS = {"Content-Type": TEXT_UTF8, **ROUTE_HEADERS}
 _CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def header_text(value: str) -> str:
     """A header value from client input: control characters become spaces, as Go does for CR and LF
     (aiohttp refuses every C0 control and drops the connection instead of answering)."""
     return _CONTROL.sub(" ", value)
+
+
+def utf8(body: str) -> bytes:
+    """Text for the wire; a lone surrogate echoed from client input becomes U+FFFD, as Go writes it."""
+    try:
+        return body.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", body).encode()
 
 
 def json_bytes(body: bytes, *, pretty: bool, dev: bool, status: int = 200) -> web.Response:
@@ -41,12 +50,12 @@ def empty_ok() -> web.Response:
 
 def text(body: str, status: int = 200, content_type: str = TEXT_UTF8) -> web.Response:
     headers = _TEXT_HEADERS if content_type == TEXT_UTF8 else {**ROUTE_HEADERS, "Content-Type": content_type}
-    return web.Response(body=body.encode(), status=status, headers=headers)
+    return web.Response(body=utf8(body), status=status, headers=headers)
 
 
 def plain(body: str, status: int) -> web.Response:
     """Unregistered paths (the index handler) carry none of the route headers (§1.1)."""
-    return web.Response(body=body.encode(), status=status, headers={"Content-Type": TEXT_UTF8})
+    return web.Response(body=utf8(body), status=status, headers={"Content-Type": TEXT_UTF8})
 
 
 def error(exc: MusterError) -> web.Response:

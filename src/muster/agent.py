@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from muster.decode import decode_struct
 from muster.errors import BadRequest, ConfigError, DecodeError, MusterError
 from muster.metrics import AgentMetrics
 from muster.models import CRITICAL, Check, CheckDefinition, Service
+from muster.quarantine import Quarantine
 from muster.registration import (
     ServiceRegistration,
     build_registration,
@@ -80,6 +82,8 @@ class Agent:
             self.catalog_sync = CatalogSync(self, self.fleet)
         self.runner = CheckRunner(self)
         self.service_locks = ServiceLocks()
+        self.quarantine = Quarantine()  # stored rows set aside at start-up
+        self._config_check_keys: set[tuple[str, str]] = set()  # top-level config-file checks
         self.check_ops = CheckOps(self)
         self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [
             self.runner.update,
@@ -127,13 +131,14 @@ class Agent:
         return SQLiteStore(data_dir / "muster.db")
 
     def load(self) -> None:
-        """Restore state at start: config services first, then persisted ones; config wins (§5)."""
+        """Restore state at start: config services first, then persisted ones; config wins (§5). A stored
+        row that cannot be applied is quarantined, never fatal (quarantine.py)."""
         node_id = self.store.get_meta("node_id")
         if node_id is None:
             node_id = str(uuid.uuid4())
             self.store.set_meta("node_id", node_id)
         self.node_id = node_id
-        self.acl.load()
+        self.acl.load(self.quarantine)
         for registration in self._config_registrations():
             self._apply_registration(registration, replace_existing_checks=False, pruned=[])
         purge: list[Op] = []
@@ -141,23 +146,38 @@ class Agent:
             if (namespace, service_id) in self.state.services:
                 purge.append(Delete("services", namespace, service_id))
                 continue
-            self.state.put_service(_decode_service(body))
+            self.quarantine.restore("services", namespace, service_id, body, self._restore_service)
+        restore_check = functools.partial(self._restore_check, purge=purge)
         for namespace, check_id, body in self.store.load("checks"):
-            definition = _decode_check(body)
-            owner = definition.service_id
-            if (namespace, check_id) in self.state.checks or (
-                owner and self.state.service(namespace, owner) is None
-            ):
-                purge.append(Delete("checks", namespace, check_id))
-                purge.append(Delete("check_state", namespace, check_id))
-                continue
-            # A restored check starts critical whatever it was; TTL state may restore it below (§5).
-            self.put_check(msgspec.structs.replace(definition, status=CRITICAL))
+            self.quarantine.restore("checks", namespace, check_id, body, restore_check)
         for definition in self._config_checks():
             self.put_check(definition)
-        purge += self.check_ops.restore_ttl_states(self.store.load("check_state"))
+            self._config_check_keys.add((definition.namespace, definition.check_id))
+        purge += self.check_ops.restore_ttl_states(self.store.load("check_state"), self.quarantine)
+        purge += self.quarantine.ops
         if purge and isinstance(self.store, SQLiteStore):
             self.store.write_now(purge)
+
+    def _restore_service(self, body: bytes) -> None:
+        self.state.put_service(_decode_service(body))
+
+    def _restore_check(self, body: bytes, purge: list[Op]) -> None:
+        definition = _decode_check(body)
+        namespace, check_id, owner = definition.namespace, definition.check_id, definition.service_id
+        if (namespace, check_id) in self.state.checks or (
+            owner and self.state.service(namespace, owner) is None
+        ):
+            if self.quarantine.holds("services", namespace, owner):
+                raise LookupError(f"its service {owner!r} was quarantined")
+            purge += [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
+            return
+        try:
+            # A restored check starts critical whatever it was; TTL state may restore it below (§5).
+            self.put_check(msgspec.structs.replace(definition, status=CRITICAL))
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.remove_check(namespace, check_id)
+            raise
 
     def _config_registrations(self) -> list[ServiceRegistration]:
         registrations = []
@@ -176,7 +196,7 @@ class Agent:
             registrations.append(registration)
         return registrations
 
-    def _config_checks(self) -> list[CheckDefinition]:
+    def _config_checks(self, services: Collection[tuple[str, str]] | None = None) -> list[CheckDefinition]:
         definitions = []
         for file, raw in self.config.checks:
             try:
@@ -188,6 +208,7 @@ class Agent:
                     namespace=fields.get("Namespace") or "default",
                     token=fields.get("Token", ""),
                     source="local",
+                    services=services,
                 )
                 self.check_ops.check_scripts(definition)
             except MusterError as exc:  # DecodeError, BadRequest, NotFound: each names what is wrong
@@ -365,16 +386,21 @@ class Agent:
 
     # -- config reload ---------------------------------------------------------
     def reload(self) -> None:
-        """Re-read the config files: config-defined services are replaced; API-registered ones stay."""
+        """Re-read the config files: config-defined services and checks are replaced; API-registered
+        ones and maintenance modes stay. Everything is validated before anything changes."""
         fresh = config_mod.load(self.flags, dict(os.environ))
         old = self.config
         self.config = fresh
         try:
             registrations = self._config_registrations()
+            fresh_keys = {
+                (part.service.namespace, part.service.id) for r in registrations for part in _parts(r)
+            }
+            remote = {key for key, entry in self.state.services.items() if entry.service.source != "local"}
+            checks = self._config_checks(services=remote | fresh_keys)
         except ConfigError:
             self.config = old
             raise
-        fresh_keys = {(r.service.namespace, r.service.id) for r in registrations}
         for key, entry in list(self.state.services.items()):
             if entry.service.source == "local" and key not in fresh_keys:
                 for check in self.state.checks_of(*key):
@@ -387,10 +413,23 @@ class Agent:
             stale = [
                 (c.definition.namespace, c.definition.check_id)
                 for c in self.state.checks_of(service.namespace, service.id)
-                if c.definition.check_id not in keep and c.definition.source == "local"
+                if c.definition.check_id not in keep
+                and c.definition.source == "local"
+                and c.definition.type != "maintenance"  # maintenance outlives a reload, as in Consul
+                and (c.definition.namespace, c.definition.check_id) not in self._config_check_keys
             ]
             self._apply_registration(registration, replace_existing_checks=False, pruned=stale)
+        self._reload_config_checks(checks)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))
+
+    def _reload_config_checks(self, checks: list[CheckDefinition]) -> None:
+        fresh = {(definition.namespace, definition.check_id) for definition in checks}
+        for namespace, check_id in self._config_check_keys - fresh:
+            if (namespace, check_id) in self.state.checks:
+                self.remove_check(namespace, check_id)
+        for definition in checks:
+            self.put_check(definition)  # one that stays keeps its status
+        self._config_check_keys = fresh
 
 
 def _parts(registration: ServiceRegistration) -> list[ServiceRegistration]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -21,11 +21,13 @@ from muster.checks.definition import (
 from muster.errors import BadRequest, NotFound, StoreError
 from muster.golang import quote
 from muster.models import (
+    CHECK_STATUSES,
     CRITICAL,
     NODE_MAINTENANCE_ID,
     SERVICE_MAINTENANCE_PREFIX,
     CheckDefinition,
 )
+from muster.quarantine import Quarantine
 from muster.registration import definition_for_register, unknown_service
 from muster.store import Delete, Put
 
@@ -121,14 +123,26 @@ class CheckOps:
             apply()
             raise StoreError(f"failed persisting state for check {quote(check_id)}: {exc.text}") from None
 
-    def restore_ttl_states(self, rows: Iterable[tuple[str, str, bytes]]) -> list[Delete]:
+    def restore_ttl_states(
+        self, rows: Iterable[tuple[str, str, bytes]], quarantine: Quarantine
+    ) -> list[Delete]:
         """At start, TTL checks take back their status within their window; stale rows go (§5)."""
         stale: list[Delete] = []
         now = time.time()
         for namespace, check_id, body in rows:
-            saved = msgspec.json.decode(body, type=TTLState)
             check = self.agent.state.checks.get((namespace, check_id))
-            if check is None or saved.Expires <= now:
+            if check is None:
+                stale.append(Delete("check_state", namespace, check_id))
+                continue
+            saved = quarantine.decode("check_state", namespace, check_id, body, TTLState)
+            if saved is None:
+                continue
+            if saved.Status not in CHECK_STATUSES:
+                quarantine.set_aside(
+                    "check_state", namespace, check_id, body, f"unknown status {saved.Status!r}"
+                )
+                continue
+            if saved.Expires <= now:
                 stale.append(Delete("check_state", namespace, check_id))
                 continue
             check.status, check.output = saved.Status, saved.Output
@@ -137,13 +151,22 @@ class CheckOps:
 
     # -- /v1/agent/check/register and deregister ----------------------------------------
     def prepare_check(
-        self, fields: dict[str, Any], *, namespace: str, token: str, source: str = "remote"
+        self,
+        fields: dict[str, Any],
+        *,
+        namespace: str,
+        token: str,
+        source: str = "remote",
+        services: Collection[tuple[str, str]] | None = None,
     ) -> CheckDefinition:
-        """Steps 7-8 of §2.9 (the caller did 1-6): check type validation, then the service exists."""
+        """Steps 7-8 of §2.9 (the caller did 1-6): check type validation, then the service exists (in
+        `services` when given: a reload validates against the services it is about to have)."""
         validate_check(fields, embedded=False)
         definition = definition_for_register(fields, namespace=namespace, token=token, source=source)
-        if definition.service_id and self.agent.state.service(namespace, definition.service_id) is None:
-            raise _missing_service(definition.service_id)
+        if definition.service_id:
+            key = (namespace, definition.service_id)
+            if key not in services if services is not None else self.agent.state.service(*key) is None:
+                raise _missing_service(definition.service_id)
         return definition
 
     def check_scripts(self, definition: CheckDefinition) -> None:

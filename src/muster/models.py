@@ -3,7 +3,7 @@ Consul's AgentService (§2.11), HealthCheck (§2.12) and the health endpoints' a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -17,6 +17,9 @@ PROXY_KINDS = frozenset(
 PASSING, WARNING, CRITICAL, MAINTENANCE = "passing", "warning", "critical", "maintenance"
 CHECK_STATUSES = frozenset({PASSING, WARNING, CRITICAL})
 NODE_MAINTENANCE_ID = "_node_maintenance"
+# Go's int64 (time.Duration, int): the API refuses anything outside it, and a stored row outside it
+# fails to decode and is quarantined at start-up (quarantine.py) instead of failing when applied.
+Int64 = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
 SERVICE_MAINTENANCE_PREFIX = "_service_maintenance:"
 
 
@@ -79,14 +82,14 @@ class CheckDefinition(msgspec.Struct, kw_only=True, omit_defaults=True):
     shell: str = ""
     tls_server_name: str = ""
     tls_skip_verify: bool = False
-    interval: int = 0  # nanoseconds, as every duration here
-    timeout: int = 0
-    ttl: int = 0
-    success_before_passing: int = 0
-    failures_before_warning: int = 0
-    failures_before_critical: int = 0
-    deregister_critical_service_after: int = 0
-    output_max_size: int = 0
+    interval: Int64 = 0  # nanoseconds, as every duration here
+    timeout: Int64 = 0
+    ttl: Int64 = 0
+    success_before_passing: Int64 = 0
+    failures_before_warning: Int64 = 0
+    failures_before_critical: Int64 = 0
+    deregister_critical_service_after: Int64 = 0
+    output_max_size: Int64 = 0
     # /check/register shows zero durations as "0s"; service-embedded checks show "".
     show_zero_durations: bool = False
     token: str = ""

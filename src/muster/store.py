@@ -21,7 +21,8 @@ from muster.errors import StoreError
 
 log = logging.getLogger("muster.store")
 
-TABLES = ("services", "checks", "check_state", "acl_tokens", "acl_policies", "acl_state")
+QUARANTINE_TABLE = "quarantine"  # rows that could not be applied at start-up (quarantine.py)
+TABLES = ("services", "checks", "check_state", "acl_tokens", "acl_policies", "acl_state", QUARANTINE_TABLE)
 _SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {table} (ns TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, "
     "PRIMARY KEY (ns, id)) WITHOUT ROWID"
@@ -156,6 +157,14 @@ def frees_space(ops: Sequence[Op]) -> bool:
     )
 
 
+def _as_bytes(value: object) -> bytes:
+    """A body as bytes: a hand edit can leave TEXT or a number where BLOB was written (SQLite's
+    columns take any type), and such a row must reach the quarantine, not stop the load."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode(errors="surrogatepass")
+
+
 # ops, the caller's future, and the in-memory change to apply once they are durable
 _Pending = tuple[Sequence[Op], asyncio.Future[None], Callable[[], None]]
 
@@ -193,7 +202,7 @@ class SQLiteStore:
         that the allocator keeps afterwards."""
         cursor = self._conn.execute(f"SELECT ns, id, body FROM {table}")  # noqa: S608 - fixed names
         for ns, key, body in cursor:
-            yield ns, key, bytes(body)
+            yield str(ns), str(key), _as_bytes(body)
 
     def get_meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

@@ -49,6 +49,7 @@ from muster.acl.writes import (
 )
 from muster.errors import BadRequest, Forbidden, NotFound
 from muster.golang import quote
+from muster.quarantine import Quarantine
 from muster.store import Op, SQLiteStore, Store
 
 log = logging.getLogger("muster.acl")
@@ -105,9 +106,9 @@ class ACLManager:
         return self.state.index
 
     # -- start-up ---------------------------------------------------------------
-    def load(self) -> None:
+    def load(self, quarantine: Quarantine | None = None) -> None:
         """Read the ACL tables; with ACLs on, create the builtin policy and tokens Consul's leader makes."""
-        self.state.load(self._store)
+        self.state.load(self._store, quarantine or Quarantine())
         tokens = self.config.tokens
         self._agent_tokens = {
             kind: tokens.get(kind) for kind in set(TOKEN_KINDS.values()) if tokens.get(kind)

@@ -4,13 +4,16 @@ the bootstrap index and persisted agent tokens; rows of the acl_tokens, acl_poli
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import logging
 
 import msgspec
 
 from muster.acl.policies import Policy
 from muster.acl.tokens import Token
+from muster.quarantine import Quarantine
 from muster.store import Delete, Op, Put, Store
 
 TOKENS_TABLE = "acl_tokens"
@@ -18,6 +21,7 @@ POLICIES_TABLE = "acl_policies"
 STATE_TABLE = "acl_state"  # ("", "index"), ("", "bootstrap"), ("", "agent_token/<kind>")
 TABLES = (TOKENS_TABLE, POLICIES_TABLE, STATE_TABLE)
 INDEX_KEY, BOOTSTRAP_KEY, AGENT_TOKEN_PREFIX = "index", "bootstrap", "agent_token/"
+log = logging.getLogger("muster.acl")
 
 _encode = msgspec.json.Encoder().encode
 _decode_token = msgspec.json.Decoder(Token).decode
@@ -85,19 +89,34 @@ class ACLState:
             self._by_name.pop((old.namespace, old.name), None)
 
     # -- persistence ------------------------------------------------------------
-    def load(self, store: Store) -> None:
-        for _, _, body in store.load(POLICIES_TABLE):
-            self.put_policy(_decode_policy(body))
-        for _, _, body in store.load(TOKENS_TABLE):
-            self.put_token(_decode_token(body))
-        for _, key, body in store.load(STATE_TABLE):
-            value = body.decode()
-            if key == INDEX_KEY:
-                self.index = int(value)
-            elif key == BOOTSTRAP_KEY:
-                self.bootstrap_index = int(value)
-            elif key.startswith(AGENT_TOKEN_PREFIX):
-                self.agent_tokens[key[len(AGENT_TOKEN_PREFIX) :]] = value
+    def load(self, store: Store, quarantine: Quarantine) -> None:
+        """Rows that cannot be applied are quarantined: a lost token or policy only denies more."""
+        for namespace, key, body in store.load(POLICIES_TABLE):
+            quarantine.restore(
+                POLICIES_TABLE, namespace, key, body, lambda b: self.put_policy(_decode_policy(b))
+            )
+        for namespace, key, body in store.load(TOKENS_TABLE):
+            quarantine.restore(TOKENS_TABLE, namespace, key, body, lambda b: self.put_token(_decode_token(b)))
+        for namespace, key, body in store.load(STATE_TABLE):
+            if key == BOOTSTRAP_KEY:
+                self._restore_bootstrap(body)
+                continue
+            quarantine.restore(STATE_TABLE, namespace, key, body, functools.partial(self._restore_state, key))
+
+    def _restore_state(self, key: str, body: bytes) -> None:
+        value = body.decode()
+        if key == INDEX_KEY:
+            self.index = int(value)
+        elif key.startswith(AGENT_TOKEN_PREFIX):
+            self.agent_tokens[key[len(AGENT_TOKEN_PREFIX) :]] = value
+
+    def _restore_bootstrap(self, body: bytes) -> None:
+        """Fails closed: an unreadable bootstrap marker must never open bootstrap again."""
+        try:
+            self.bootstrap_index = int(body.decode())
+        except ValueError:
+            log.error("the ACL bootstrap marker is unreadable (%r): ACLs count as bootstrapped", body[:64])
+            self.bootstrap_index = 1
 
 
 def put_token_op(token: Token) -> Op:

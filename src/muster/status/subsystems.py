@@ -146,6 +146,8 @@ class StoreStatus:
             message = "The data dir's disk is full: only deletions are accepted until space is freed"
             alerts.append({"severity": Severity.ERROR.value, "message": message})
         state = State.ERROR if alerts else self.registry.phase
+        if self.agent.quarantine.rows:  # set aside at this start; the agent itself is fine
+            alerts.append({"severity": Severity.WARNING.value, "message": self.agent.quarantine.summary()})
         status: dict[str, Any] = {}
         if rank >= _INFO_RANK:
             durable = isinstance(store, SQLiteStore)

@@ -1,0 +1,76 @@
+"""`PUT /v1/agent/reload` replaces what the config files define (services and top-level checks), keeps
+what the API registered and maintenance modes, and changes nothing when the new files are invalid."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.agentproc import AgentProcess
+
+WEB = {"name": "web", "id": "web-1", "check": {"ttl": "1h"}}
+
+
+def _write(path: Path, services: list[Any], checks: list[Any]) -> None:
+    path.write_text(json.dumps({"services": services, "checks": checks}))
+
+
+def _checks(agent: AgentProcess) -> list[str]:
+    return sorted(agent.get("/v1/agent/checks").json())
+
+
+def test_reload_replaces_top_level_config_checks(make_agent: type[AgentProcess], tmp_path: Path) -> None:
+    config = tmp_path / "agent.json"
+    _write(config, [WEB], [{"name": "disk", "ttl": "1h"}])
+    agent = make_agent("-config-file", str(config)).start()
+    assert 200 == agent.put("/v1/agent/check/pass/disk").status
+    _write(config, [WEB], [{"name": "disk", "ttl": "1h"}, {"name": "mem", "ttl": "1h"}])
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    assert ["disk", "mem", "service:web-1"] == _checks(agent)
+    assert "passing" == agent.get("/v1/agent/checks").json()["disk"]["Status"]  # kept across the reload
+    _write(config, [WEB], [{"name": "mem", "ttl": "1h"}])
+    assert 200 == agent.put("/v1/agent/reload").status
+    assert ["mem", "service:web-1"] == _checks(agent)
+
+
+def test_reload_keeps_maintenance_of_a_config_service(make_agent: type[AgentProcess], tmp_path: Path) -> None:
+    config = tmp_path / "agent.json"
+    _write(config, [WEB], [])
+    agent = make_agent("-config-file", str(config)).start()
+    assert 200 == agent.put("/v1/agent/service/maintenance/web-1?enable=true&reason=deploy").status
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    maintenance = agent.get("/v1/agent/checks").json()["_service_maintenance:web-1"]
+    assert ("critical", "deploy") == (maintenance["Status"], maintenance["Notes"])
+
+
+def test_reload_with_an_invalid_check_changes_nothing(make_agent: type[AgentProcess], tmp_path: Path) -> None:
+    config = tmp_path / "agent.json"
+    _write(config, [WEB], [{"name": "disk", "ttl": "1h"}])
+    agent = make_agent("-config-file", str(config)).start()
+    huge = {"name": "mem", "http": "http://127.0.0.1:1/", "interval": "1s", "timeout": "1" + "0" * 60 + "s"}
+    _write(config, [{**WEB, "name": "changed"}], [huge])
+
+    reply = agent.put("/v1/agent/reload")
+
+    assert 400 == reply.status
+    assert "invalid check definition" in reply.text
+    assert ["disk", "service:web-1"] == _checks(agent)
+    assert "web" == agent.get("/v1/agent/service/web-1").json()["Service"]
+
+
+def test_reload_validates_a_check_of_a_service_added_by_the_same_reload(
+    make_agent: type[AgentProcess], tmp_path: Path
+) -> None:
+    config = tmp_path / "agent.json"
+    _write(config, [], [])
+    agent = make_agent("-config-file", str(config)).start()
+    _write(config, [WEB], [{"name": "web-extra", "ttl": "1h", "service_id": "web-1"}])
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    assert "web-1" == agent.get("/v1/agent/checks").json()["web-extra"]["ServiceID"]

@@ -1,6 +1,8 @@
 """Fuzz every operation of /v1/openapi.json with schemathesis against a real agent: valid and invalid
 inputs, a bounded number of each. No 5xx, every answer conforms to the document (status codes,
-content types, JSON schemas), and the agent is alive and `running` afterwards."""
+content types, JSON schemas), no traceback in the agent's log, and the agent is alive and `running`
+afterwards. Hostile inputs the document cannot describe (deep nesting, non-UTF-8 headers, numbers no Go
+type holds) are sent to every route by test_limits.py."""
 
 from __future__ import annotations
 
@@ -95,5 +97,7 @@ def test_fuzz_every_operation(fuzzed_agent: AgentProcess, half: int) -> None:
     assert 0 == tally.server_errors
     assert tally.examples >= len(operations[half::2]) * EXAMPLES  # every operation was exercised
     assert 200 == fuzzed_agent.get("/status/v1/simple").status
+    log = "".join(fuzzed_agent.stderr_lines)
+    assert ("Traceback" not in log, "[ERROR]" not in log) == (True, True), log[-3000:]
     assert fuzzed_agent.proc is not None
     assert fuzzed_agent.proc.poll() is None

@@ -5,13 +5,16 @@ HEAD_TIMEOUT_SECONDS (src/muster/headdeadline.py) or the connection is closed.""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import select
 import socket
 import threading
 import time
+from pathlib import Path
 
 from muster.api.call import MAX_BODY_BYTES
+from muster.api.routes import ROUTES
 from muster.headdeadline import HEAD_TIMEOUT_SECONDS
 from tests.agentproc import AgentProcess
 
@@ -130,3 +133,72 @@ def test_slowloris_cannot_pin_the_agent(agent: AgentProcess) -> None:
     fds = open_fds(agent)
     assert fds <= before + 5, f"{fds} fds open after the slow clients were cut off (was {before})"
     assert 200 == agent.get("/status/v1/simple").status
+
+
+HOSTILE_NUMBER = "1" + "0" * 320
+HOSTILE_BODIES = [
+    b"[" * 100_000,
+    b'{"a":' * 100_000,
+    b'{"Name":"x","Meta":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"Name":"x","Proxy":{"Config":' + b'{"a":' * 3000 + b"1" + b"}" * 3000 + b"}}",
+    b'{"Name":"x","Rules":"' + b'key_prefix \\"\\" { ' * 2000 + b'"}',
+    b'{"Name":"x","Port":N,"Weights":{"Passing":N},"Check":{"TTL":N,"Interval":N,"Timeout":N}}'.replace(
+        b"N", HOSTILE_NUMBER.encode()
+    ),
+    b'{"Name":"x","TTL":1e400,"DeregisterCriticalServiceAfter":-1e400,"Proxy":{"Config":{"a":1e400}}}',
+    b'{"Name":"x","Check":{"TTL":' + b"9" * 5000 + b"}}",
+    b'{"\\ud800":"\\udfff","Name":"\\udc00","Meta":{"\\ud800":"x"},"Description":"\\ud800"}',
+    b'{"Name":NaN,"Port":Infinity}',
+]
+HOSTILE_HEADERS = [
+    b"X-Consul-Token: \xff\xfe",
+    b"Authorization: Bearer \xed\xa0\x80",
+    b"X-Consul-Namespace: \xc3",
+    b"X-Consul-Partition: \xff",
+]
+
+
+def exchange(agent: AgentProcess, data: bytes) -> bytes:
+    """One request on its own connection; the whole answer (the agent closes after each)."""
+    with socket.create_connection(("127.0.0.1", agent.port), timeout=30) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_hostile_bodies_and_headers_on_every_route_are_answered_below_500(tmp_path: Path) -> None:
+    """Deep nesting, numbers no Go type holds, lone surrogates and non-UTF-8 headers, on every route
+    with ACLs on: never a 5xx nor a dropped connection, no traceback logged, and the agent serves on."""
+    root = "hostile-root"
+    config = tmp_path / "acl.json"
+    config.write_text(json.dumps({"acl": {"enabled": True, "tokens": {"initial_management": root}}}))
+    agent = AgentProcess("-config-file", str(config)).start()
+    try:
+        statuses: dict[str, set[int]] = {}
+        for route in ROUTES:
+            path = route.path + ("x" if route.subtree else "")
+            for method in route.methods:
+                requests = [
+                    f"{method} {path} HTTP/1.1\r\nHost: x\r\nX-Consul-Token: {root}\r\n".encode()
+                    + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                    + body
+                    for body in (HOSTILE_BODIES if method == "PUT" else [])
+                ] + [
+                    f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n".encode()
+                    + header
+                    + b"\r\n\r\n"
+                    for header in HOSTILE_HEADERS
+                ]
+                for request in requests:
+                    answer = exchange(agent, request)
+                    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+                    statuses.setdefault(f"{method} {route.path}", set()).add(status)
+        failed = {where: codes for where, codes in statuses.items() if not codes <= set(range(200, 500))}
+        log = "".join(agent.stderr_lines)
+        assert {} == failed, log[-3000:]
+        assert ("Traceback" not in log, "[ERROR]" not in log) == (True, True), log[-3000:]
+        assert 200 == agent.get("/status/v1/simple").status
+    finally:
+        agent.close()

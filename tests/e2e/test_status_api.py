@@ -4,7 +4,6 @@ that are slow, raise or answer nonsense (registered by a small launcher around `
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.agentproc import AgentProcess, Reply
+from tests.reliability.disks import writes_fail
 
 # tests/agentproc.py never closes the agent's stdout/stderr pipes; see test_agent_services.py. When the
 # stderr reader thread drops its pipe, the same warning arrives as an "unraisable" one.
@@ -248,26 +248,15 @@ def test_check_runner_counts_and_request_counts(agent: AgentProcess) -> None:
     assert rollup["store"]["status"]["commits"] >= 2
 
 
-@pytest.fixture
-def locked_db(agent: AgentProcess) -> Iterator[sqlite3.Connection]:
-    assert agent.data_dir is not None
-    conn = sqlite3.connect(Path(agent.data_dir) / "muster.db", timeout=0, isolation_level=None)
-    yield conn
-    conn.close()
-
-
-def test_store_failing_to_write_turns_the_rollup_503_and_back(
-    agent: AgentProcess, locked_db: sqlite3.Connection
-) -> None:
-    locked_db.execute("BEGIN EXCLUSIVE")  # another writer holds the database: the agent's write fails
-    assert 500 == agent.put("/v1/agent/service/register", {"Name": "web"}).status
-    assert (503, TEXT_UTF8, "error") == answer(agent.get("/status/v1/simple"))
-    store = get_json(agent, "/status/v1/services/store", 503)
-    assert ("error", "error") == (store["state"], store["active_alerts"][0]["severity"])
-    assert store["active_alerts"][0]["message"].startswith("The last write to the store failed: ")
-    rollup = get_json(agent, "/status/v1/services", 503)
-    assert "running" == rollup["http-api"]["state"]  # only the failing subsystem changes
-    locked_db.execute("ROLLBACK")
+def test_store_failing_to_write_turns_the_rollup_503_and_back(agent: AgentProcess) -> None:
+    with writes_fail(agent):  # every file write of the agent fails: its store answers disk I/O error
+        assert 500 == agent.put("/v1/agent/service/register", {"Name": "web"}).status
+        assert (503, TEXT_UTF8, "error") == answer(agent.get("/status/v1/simple"))
+        store = get_json(agent, "/status/v1/services/store", 503)
+        assert ("error", "error") == (store["state"], store["active_alerts"][0]["severity"])
+        assert store["active_alerts"][0]["message"].startswith("The last write to the store failed: ")
+        rollup = get_json(agent, "/status/v1/services", 503)
+        assert "running" == rollup["http-api"]["state"]  # only the failing subsystem changes
     assert 200 == agent.put("/v1/agent/service/register", {"Name": "web"}).status
     assert (200, TEXT_UTF8, "running") == answer(agent.get("/status/v1/simple"))
 

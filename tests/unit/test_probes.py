@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -367,6 +370,23 @@ async def test_script_timeout_kills_forked_children_holding_the_pipe(ctx: ProbeC
     while not _gone(int(child)) and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
     assert _gone(int(child))
+
+
+@pytest.mark.asyncio
+async def test_script_whose_escaped_child_never_closes_the_pipe_does_not_hang(ctx: ProbeContext) -> None:
+    # The child leaves the process group (setsid), so the group kill misses it and the pipe stays
+    # open: the read gives up after the drain grace period and reports what it read.
+    code = (
+        "import os, time\npid = os.fork()\nif pid == 0:\n    os.setsid()\n    time.sleep(1000)\n"
+        "print(pid, flush=True)\ntime.sleep(1000)\n"
+    )
+    started = time.monotonic()
+    status, output = await run(ctx, script_args=py(code), timeout=500 * MS)
+    elapsed = time.monotonic() - started
+    header, _, child = output.partition("\n\n")
+    with contextlib.suppress(ProcessLookupError, ValueError):
+        os.kill(int(child), signal.SIGKILL)
+    assert ("critical", "Timed out (500ms) running check", True) == (status, header, 0.4 < elapsed < 4)
 
 
 @pytest.mark.asyncio

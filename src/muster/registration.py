@@ -16,6 +16,8 @@ from muster.models import CheckDefinition, Service, ServiceAddress
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ANY_ADDRESSES = frozenset({"0.0.0.0", "::", "[::]"})
 SIDECAR_PORT_RANGE = range(21000, 21256)
+MAX_PORT = 65535
+_UNREACHABLE_ID = 'a URL path cannot carry it (no leading "/", no "//", no "." or ".." between slashes)'
 
 
 def unknown_service(service_id: str) -> NotFound:
@@ -62,6 +64,50 @@ def validate_meta(meta: dict[str, str], kind: str) -> None:
             raise BadRequest(
                 f"Invalid Service Meta: Couldn't load metadata pair ('{key}', '{meta[key]}'): {error}"
             )
+
+
+def addressable(identifier: str) -> bool:
+    """Whether `/v1/agent/.../<ID>` reaches this ID: Go's ServeMux (and Muster's router) clean the
+    decoded path and redirect, so an empty, "." or ".." segment can never be addressed (a trailing
+    "/" survives cleaning)."""
+    *inner, last = identifier.split("/")
+    return all(segment not in ("", ".", "..") for segment in inner) and last not in (".", "..")
+
+
+def check_addressable(kind: str, identifier: str) -> None:
+    """Refuse an ID no URL can reach (Consul accepts it, then can never read or deregister it)."""
+    if not addressable(identifier):
+        raise BadRequest(f"Invalid {kind} ID {quote(identifier)}: {_UNREACHABLE_ID}")
+
+
+def _port_fields(fields: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Every port of a service definition, named as the request spells the field."""
+    found: list[tuple[str, Any]] = [(f"{prefix}Port", fields.get("Port"))]
+    for key, address in sorted((fields.get("TaggedAddresses") or {}).items()):
+        found.append((f"{prefix}TaggedAddresses.{key}.Port", (address or {}).get("Port")))
+    proxy = fields.get("Proxy") or {}
+    found.append((f"{prefix}Proxy.LocalServicePort", proxy.get("LocalServicePort")))
+    transparent = proxy.get("TransparentProxy") or {}
+    found.append(
+        (f"{prefix}Proxy.TransparentProxy.OutboundListenerPort", transparent.get("OutboundListenerPort"))
+    )
+    for index, upstream in enumerate(proxy.get("Upstreams") or []):
+        found.append((f"{prefix}Proxy.Upstreams[{index}].LocalBindPort", upstream.get("LocalBindPort")))
+    for index, path in enumerate((proxy.get("Expose") or {}).get("Paths") or []):
+        for key in ("ListenerPort", "LocalPathPort"):
+            found.append((f"{prefix}Proxy.Expose.Paths[{index}].{key}", path.get(key)))
+    sidecar = (fields.get("Connect") or {}).get("SidecarService")
+    if sidecar is not None and not prefix:
+        found += _port_fields(sidecar, "Connect.SidecarService.")
+    return found
+
+
+def validate_ports(fields: dict[str, Any]) -> None:
+    """Muster's difference 11: a port above 65535 is a 400 (Consul stores any int and DNS wraps it).
+    Negative ports stay accepted, as Consul's own tests register them."""
+    for name, port in _port_fields(fields):
+        if isinstance(port, int) and port > MAX_PORT:
+            raise BadRequest(f"Invalid {name}: {port} is not a port (the largest is {MAX_PORT})")
 
 
 def validate_weights(weights: dict[str, int]) -> None:
@@ -153,6 +199,8 @@ def check_name_and_address(fields: dict[str, Any]) -> None:
 def validate_service_fields(fields: dict[str, Any]) -> None:
     """Steps 3-9 of §2.4 in Consul's order; the first failure wins."""
     check_name_and_address(fields)
+    check_addressable("service", fields.get("ID") or fields["Name"])
+    validate_ports(fields)
     if "Weights" in fields:
         validate_weights(fields["Weights"])
     validate_meta(fields.get("Meta", {}), fields.get("Kind", ""))
@@ -207,6 +255,8 @@ def build_registration(
         token=token,
         source=source,
     )
+    for check in checks:
+        check_addressable("check", check.check_id)
     registration = ServiceRegistration(service, checks)
     sidecar = (fields.get("Connect") or {}).get("SidecarService")
     if sidecar is not None:
@@ -269,6 +319,8 @@ def build_sidecar(
         raise BadRequest(
             exc.text.replace("Invalid check: ", "Invalid check in sidecar_service: ", 1)
         ) from None
+    for check in checks:
+        check_addressable("check", check.check_id)
     return ServiceRegistration(service, checks)
 
 
@@ -276,9 +328,11 @@ def definition_for_register(
     fields: dict[str, Any], *, namespace: str, token: str, source: str
 ) -> CheckDefinition:
     """A /check/register body as a CheckDefinition: ID defaults to Name, durations shown as "0s"."""
+    check_id = fields.get("ID") or fields["Name"]
+    check_addressable("check", check_id)
     return build_definition(
         fields,
-        check_id=fields.get("ID") or fields["Name"],
+        check_id=check_id,
         name=fields["Name"],
         namespace=namespace,
         service_id=fields.get("ServiceID", ""),

@@ -32,6 +32,7 @@ from muster.models import CRITICAL, DEFAULT_NAMESPACE, WARNING
 IN = dns.rdataclass.IN
 T_A, T_AAAA, T_ANY, T_SRV = dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.ANY, dns.rdatatype.SRV
 T_TXT, T_SOA, T_NS = dns.rdatatype.TXT, dns.rdatatype.SOA, dns.rdatatype.NS
+MAX_PORT = 65535
 
 
 @dataclass
@@ -203,8 +204,11 @@ async def _service(ctx: Context, lookup: Lookup) -> Answer:
 
 def _add_srv(ctx: Context, answer: Answer, instance: Instance, datacenter: str, ttl: int) -> None:
     """The target is the node's name when the instance uses the node's address, `<hex>.addr` for another
-    IP, or the host name itself; each target gets its address records in the additional section."""
+    IP, or the host name itself; each target gets its address records in the additional section. An
+    instance whose port is outside 0-65535 gets no SRV record (Consul wraps it: -1 became 65535)."""
     service, node = instance.service, instance.node
+    if not 0 <= service.port <= MAX_PORT:
+        return  # no SRV record for a port that is none (negative, or stored before ports were checked)
     address = service.address or node.address
     try:
         if address == node.address:
@@ -215,8 +219,8 @@ def _add_srv(ctx: Context, answer: Answer, instance: Instance, datacenter: str, 
             target = dns.name.from_text(address)
     except dns.exception.DNSException:
         return  # a node name that is no DNS name cannot be a target
-    port = service.port & 0xFFFF
-    answer.records.append(Record(ctx.qname, ttl, SRV(IN, T_SRV, 1, srv_weight(instance), port, target)))  # type: ignore[no-untyped-call]
+    srv = SRV(IN, T_SRV, 1, srv_weight(instance), service.port, target)  # type: ignore[no-untyped-call]
+    answer.records.append(Record(ctx.qname, ttl, srv))
     if target not in answer.additional and ip_of(address) is not None:
         answer.additional[target] = address_records(target, address, ttl, T_ANY, cname=False)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from muster.acl.config import ACLConfig, acl_config
 from muster.catalog.config import CatalogConfig, catalog_config
+from muster.config_values import listen_port
 from muster.dns.config import DNSConfig, dns_config
 from muster.errors import ConfigError
 from muster.settings import BY_KEY, IGNORED_CONSUL_KEYS, SECTIONS
@@ -200,6 +201,14 @@ def config_paths(files: tuple[str, ...], dirs: tuple[str, ...]) -> list[Path]:
     return paths
 
 
+def _port(flags: dict[str, Any], ports: dict[str, Any], name: str, default: int) -> int:
+    """`-<name>-port` over `ports.<name>` over the default, in range (difference 11)."""
+    flag = flags.get(f"{name}_port")
+    if flag is not None:
+        return listen_port(f"ports.{name}", f"-{name}-port", flag)
+    return listen_port(f"ports.{name}", "", ports.get(name, default))
+
+
 def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentConfig:
     """Resolve defaults < config files (in order) < flags into an AgentConfig."""
     env = dict(os.environ if environ is None else environ)
@@ -222,9 +231,8 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
 
     data_dir_value = pick("data_dir", "data_dir", None)
     data_dir = None if dev and data_dir_value is None else Path(data_dir_value or default_data_dir(env))
-    http_port = flags.get("http_port")
-    https_port = flags.get("https_port")
-    https_port = https_port if https_port is not None else ports.get("https", -1)
+    http_port = _port(flags, ports, "http", 8500)
+    https_port = _port(flags, ports, "https", -1)
     client_addr = pick("client", "client_addr", None)
     tls = tls_config(merged.get("tls", {}))
     if https_port >= 0:
@@ -241,7 +249,7 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         log_json=bool(pick("log_json", "log_json", False)),
         client_addr=client_addr or addresses.get("http") or "127.0.0.1",
         bind_addr=pick("bind", "bind_addr", "127.0.0.1"),
-        http_port=http_port if http_port is not None else ports.get("http", 8500),
+        http_port=http_port,
         enable_script_checks=merged.get("enable_script_checks", False),
         enable_local_script_checks=merged.get("enable_local_script_checks", False),
         check_output_max_size=merged.get("check_output_max_size", 4096),

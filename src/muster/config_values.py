@@ -26,3 +26,14 @@ def strings(key: str, value: Any) -> tuple[str, ...]:
     if not all(isinstance(item, str) for item in items):
         raise ConfigError(f'"{key}" must be a list of strings')
     return tuple(items)
+
+
+def listen_port(key: str, flag: str, value: Any) -> int:
+    """A port to listen on: -1 turns the listener off, 0 picks a free port, else 1-65535. `flag` names
+    the value when it came from a flag ("" when from a config file)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -1 <= value <= 65535:
+        where = flag or f'"{key}"'
+        raise ConfigError(
+            f"{where} must be -1 (off), 0 (a free port) or a port from 1 to 65535, not {value!r}"
+        )
+    return value

@@ -26,9 +26,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_json", bool, False, "Log one JSON object per line.", "-log-json"),
     Setting("client_addr", str, "127.0.0.1", "Address the HTTP API listens on.", "-client"),
     Setting("bind_addr", str, "127.0.0.1", "Address advertised for this node (members, leader).", "-bind"),
-    Setting("ports.http", int, 8500, "HTTP API port; 0 picks a free port, -1 turns it off.", "-http-port"),
+    Setting(
+        "ports.http", int, 8500, "HTTP API port, 1-65535; 0 picks a free port, -1 turns it off.", "-http-port"
+    ),
     Setting("addresses.http", str, "", "Overrides client_addr for the HTTP API."),
-    Setting("ports.https", int, -1, "HTTPS API port; -1 turns it off, 0 picks a free port.", "-https-port"),
+    Setting(
+        "ports.https",
+        int,
+        -1,
+        "HTTPS API port, 1-65535; -1 turns it off, 0 picks a free port.",
+        "-https-port",
+    ),
     Setting("addresses.https", str, "", "Overrides client_addr for the HTTPS API."),
     *(
         Setting(
@@ -87,7 +95,11 @@ SETTINGS: tuple[Setting, ...] = (
         "-drain-grace-seconds",
     ),
     Setting(
-        "ports.dns", int, 8600, "DNS port (UDP and TCP); 0 picks a free port, -1 turns DNS off.", "-dns-port"
+        "ports.dns",
+        int,
+        8600,
+        "DNS port (UDP and TCP), 1-65535; 0 picks a free port, -1 turns DNS off.",
+        "-dns-port",
     ),
     Setting("addresses.dns", str, "", "Overrides client_addr for the DNS server."),
     Setting("domain", str, "consul.", "The DNS domain answered (`<name>.service.<domain>`).", "-domain"),

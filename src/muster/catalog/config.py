@@ -36,15 +36,28 @@ class CatalogConfig:
     etcd: EtcdConfig = EtcdConfig()
 
 
+def _endpoint(endpoint: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of one etcd client URL; 2379 when no port is given."""
+    usage = f"etcd endpoint {endpoint!r}: use http://host:port or https://host:port"
+    try:
+        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", a port that is no number or out of 0-65535
+        raise ConfigError(f"{usage} ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(usage)
+    if port == 0:
+        raise ConfigError(f"{usage} (port 0 cannot be dialled)")
+    return parts.scheme, parts.hostname, 2379 if port is None else port
+
+
 def channel_target(endpoints: Sequence[str]) -> tuple[str, bool]:
     """One gRPC target for all endpoints ("ipv4:a:p,b:p" fails over between them), and whether TLS."""
     hosts, schemes = [], set()
     for endpoint in endpoints:
-        parts = urlsplit(endpoint if "://" in endpoint else f"http://{endpoint}")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"etcd endpoint {endpoint!r}: use http://host:port or https://host:port")
-        schemes.add(parts.scheme)
-        hosts.append((parts.hostname, parts.port or 2379))
+        scheme, host, port = _endpoint(endpoint)
+        schemes.add(scheme)
+        hosts.append((host, port))
     if len(schemes) > 1:
         raise ConfigError("etcd endpoints mix http and https")
     try:

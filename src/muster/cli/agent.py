@@ -8,12 +8,15 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from muster import config as config_mod
 from muster.errors import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from muster.agent import Agent
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -77,29 +80,59 @@ def agent(**flags: Any) -> None:
     # Imported here so that the other commands start fast (they never run an agent).
     import uvloop
 
-    from muster.agent import Agent
     from muster.server import serve
+    from muster.status.levels import State
 
+    log = logging.getLogger("muster.agent")
+    instance: Agent | None = None
     try:
         config = config_mod.load(flags)
         setup_logging(config.log_level, config.log_json)
-        log = logging.getLogger("muster.agent")
         for key in config.ignored_keys:
             log.warning('config key "%s" is accepted for Consul compatibility and has no effect', key)
+        instance = _open(config, flags)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(instance))
+    except (ConfigError, StoreError) as exc:
+        _fail(str(exc))
+    except Exception as exc:
+        if instance is not None and instance.status.phase != State.STARTING:
+            raise  # a failure after start-up is a bug: its traceback is the report
+        # Start-up ends with Consul's one line, never a traceback; -log-level debug shows where.
+        log.debug("start-up failed", exc_info=True)
+        _fail(f"{type(exc).__name__}: {exc}")
+
+
+def _open(config: config_mod.AgentConfig, flags: dict[str, Any]) -> Agent:
+    """Build the agent and restore its state. A full or unwritable disk, or a store that is no SQLite
+    database, stops the start with the data dir named (sqlite3 raises its own errors there)."""
+    import sqlite3
+
+    from muster.agent import Agent
+
+    log = logging.getLogger("muster.agent")
+    try:
         instance = Agent(config, flags)
         log.info(
             "data dir: %s", config.data_dir if config.data_dir else "none (-dev: state is kept in memory)"
         )
         instance.load()
-        log.info(
-            "node %s in datacenter %s: %d services, %d checks restored",
-            config.node_name,
-            config.datacenter,
-            len(instance.state.services),
-            len(instance.state.checks),
-        )
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(instance))
-    except (ConfigError, StoreError) as exc:
-        click.echo(f"==> Error starting agent: {exc}", err=True)
-        sys.exit(1)
+    except sqlite3.Error as exc:
+        log.debug("start-up failed", exc_info=True)
+        raise ConfigError(f"{config.data_dir}: cannot open the store: {exc}") from None
+    except OSError as exc:
+        log.debug("start-up failed", exc_info=True)
+        raise ConfigError(f"{exc.filename or config.data_dir}: {exc.strerror or exc}") from None
+    log.info(
+        "node %s in datacenter %s: %d services, %d checks restored",
+        config.node_name,
+        config.datacenter,
+        len(instance.state.services),
+        len(instance.state.checks),
+    )
+    return instance
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"==> Error starting agent: {message}", err=True)
+    sys.exit(1)

@@ -44,6 +44,10 @@ class APIError(ClientError):
         self.body = body
 
 
+class UnexpectedAnswer(ClientError):
+    """An answer this command cannot use: a redirect, a body that is not JSON or not the shape asked."""
+
+
 @dataclass(frozen=True)
 class Address:
     scheme: str
@@ -94,7 +98,16 @@ class Response:
     body: bytes
 
     def json(self) -> Any:
-        return json.loads(self.body) if self.body.strip() else None
+        try:
+            return json.loads(self.body) if self.body.strip() else None
+        except ValueError:
+            raise UnexpectedAnswer(
+                f"the agent's answer ({self.status}) is not JSON: {self.excerpt}"
+            ) from None
+
+    @property
+    def excerpt(self) -> str:
+        return output.truncate(output.one_line(self.text), 120) or "(no body)"
 
     @property
     def text(self) -> str:
@@ -168,11 +181,19 @@ class AgentClient:
         answers: tuple[int, ...] = (),
         timeout: float | None = None,
     ) -> Response:
-        """As request(), but a status >= 400 not listed in `answers` raises APIError."""
+        """As request(), but a status >= 400 not listed in `answers` raises APIError, and any other
+        status outside 2xx (a redirect: the path held an ID no URL can carry) UnexpectedAnswer."""
         reply = self.request(method, path, query=query, body=body, timeout=timeout)
-        if reply.status >= 400 and reply.status not in answers:
+        if reply.status in answers or 200 <= reply.status < 300:
+            return reply
+        if reply.status >= 400:
             raise APIError(reply.status, reply.text, method, path)
-        return reply
+        location = next((v for k, v in reply.headers.items() if k.lower() == "location"), "")
+        moved = f" (to {location})" if location else ""
+        raise UnexpectedAnswer(
+            f"the agent answered {reply.status}{moved} to {method} {path}: an ID with "
+            '"//", or "." or ".." between slashes, cannot be addressed in a URL path'
+        )
 
     def get(self, path: str, query: Mapping[str, str] | None = None) -> Any:
         return self.call("GET", path, query=query).json()
@@ -258,6 +279,8 @@ def http_options(func: FC) -> FC:
             output.fail(str(exc))
         except ConfigError as exc:
             output.fail(output.one_line(str(exc)))
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # JSON of another shape
+            output.fail(f"the agent's answer is not what this command expects ({type(exc).__name__}: {exc})")
 
     for decorate in reversed(_HTTP_OPTIONS):
         command = decorate(command)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from muster.config_values import seconds, strings
+from muster.config_values import listen_port, seconds, strings
 from muster.errors import ConfigError
 
 
@@ -39,21 +39,37 @@ def _domain(key: str, value: Any) -> str:
     return "" if not value else value if value.endswith(".") else value + "."
 
 
+def _recursors(recursors: tuple[str, ...]) -> tuple[str, ...]:
+    """Each `host[:port]`, its port in range: a wrapped or refused port would fail every query."""
+    if recursors:
+        from muster.dns.recursor import recursor_address  # dnspython: only when recursors are set
+
+        for recursor in recursors:
+            port = recursor_address(recursor)[1]
+            if not 1 <= port <= 65535:
+                raise ConfigError(f'"recursors": {recursor!r}: the port must be from 1 to 65535, not {port}')
+    return recursors
+
+
 def dns_config(merged: Mapping[str, Any], flags: Mapping[str, Any], client_addr: str) -> DNSConfig:
     block = merged.get("dns_config", {})
     soa = block.get("soa", {})
-    port = flags.get("dns_port")
+    flag_port = flags.get("dns_port")
+    if flag_port is not None:
+        port = listen_port("ports.dns", "-dns-port", flag_port)
+    else:
+        port = listen_port("ports.dns", "", merged.get("ports", {}).get("dns", 8600))
     recursors = flags.get("recursor") or merged.get("recursors", [])
     service_ttl = {
         str(name): seconds(f"dns_config.service_ttl.{name}", ttl)
         for name, ttl in block.get("service_ttl", {}).items()
     }
     return DNSConfig(
-        port=port if port is not None else merged.get("ports", {}).get("dns", 8600),
+        port=port,
         address=merged.get("addresses", {}).get("dns") or client_addr,
         domain=_domain("domain", flags.get("domain") or merged.get("domain", "consul.")),
         alt_domain=_domain("alt_domain", flags.get("alt_domain") or merged.get("alt_domain", "")),
-        recursors=strings("recursors", list(recursors)),
+        recursors=_recursors(strings("recursors", list(recursors))),
         node_ttl=seconds("dns_config.node_ttl", block.get("node_ttl", "0s")),
         service_ttl=service_ttl,
         only_passing=block.get("only_passing", False),

@@ -146,7 +146,7 @@ class CheckOps:
                 stale.append(Delete("check_state", namespace, check_id))
                 continue
             check.status, check.output = saved.Status, saved.Output
-            self.agent.runner.ttl_last_output[(namespace, check_id)] = saved.Output
+            self.agent.runner.restore_ttl_output((namespace, check_id), saved.Output)
         return stale
 
     # -- /v1/agent/check/register and deregister ----------------------------------------

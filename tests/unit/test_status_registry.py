@@ -36,7 +36,7 @@ from muster.status.levels import (
 )
 from muster.status.process import CpuSampler, GcTimer, ProcessMetrics
 from muster.status.registry import RegistrationError, StatusError, StatusRegistry
-from muster.status.subsystems import WriteTracker, register_subsystems
+from muster.status.subsystems import register_subsystems
 
 Client = TestClient[web.BaseRequest, None]
 JSON_UTF8 = "application/json; charset=utf-8"
@@ -458,27 +458,21 @@ async def test_subsystem_levels_are_additive(agent: Agent) -> None:
 
 
 @pytest.mark.asyncio
-async def test_store_is_error_from_a_failed_write_until_a_later_success(agent: Agent) -> None:
+async def test_store_follows_the_latest_batch_and_the_reserve(agent: Agent) -> None:
     registry = subsystems(agent)
     registry.mark_running()
     stats = agent.store.stats
-    stats.errors, stats.last_error = 1, "disk I/O error"
+    stats.errors, stats.last_error, stats.failing = 1, "disk I/O error", True
     failed = await registry.get_status("store", "critical")
     alert = {"severity": "error", "message": "The last write to the store failed: disk I/O error"}
     assert ("error", [alert]) == (failed["state"], failed["alerts"])
     assert "error" == (await registry.get_status("store", "critical"))["state"]  # no write since
-    stats.commits += 1
+    stats.commits, stats.failing = stats.commits + 1, False
     assert "running" == (await registry.get_status("store", "critical"))["state"]
-
-
-def test_write_tracker_assumes_the_failure_came_last_when_both_counters_moved() -> None:
-    tracker = WriteTracker()
-    assert [True, False, True, False] == [
-        tracker.observe(1, 1),
-        tracker.observe(2, 1),
-        tracker.observe(3, 2),
-        tracker.observe(4, 2),
-    ]
+    stats.disk_full = True
+    full = await registry.get_status("store", "critical")
+    message = "The data dir's disk is full: only deletions are accepted until space is freed"
+    assert ("error", [{"severity": "error", "message": message}]) == (full["state"], full["alerts"])
 
 
 # -- the HTTP handlers, in process -----------------------------------------------------------------

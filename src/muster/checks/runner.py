@@ -44,7 +44,7 @@ class CheckRunner:
         self.agent = agent
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.ttl_timers: dict[Key, asyncio.TimerHandle] = {}
-        self.ttl_last_output: dict[Key, str] = {}
+        self._ttl_last_output: dict[Key, str] = {}
         # The definition each check runs under: a different one (another owner, TTL, kind) starts
         # afresh, without the old one's last TTL output.
         self.definitions: dict[Key, CheckDefinition] = {}
@@ -89,7 +89,7 @@ class CheckRunner:
         self._stop(key)
         previous = self.definitions.pop(key, None)
         if definition is None or (previous is not None and previous != definition):
-            self.ttl_last_output.pop(key, None)
+            self._ttl_last_output.pop(key, None)
         if definition is None:
             return
         self.definitions[key] = definition
@@ -152,13 +152,17 @@ class CheckRunner:
 
     def _ttl_expired(self, key: Key) -> None:
         self.ttl_timers.pop(key, None)
-        last = self.ttl_last_output.get(key)
+        last = self._ttl_last_output.get(key)
         output = "TTL expired" if not last else f"TTL expired (last output before timeout follows): {last}"
         self.agent.record_check_result(key[0], key[1], CRITICAL, output)
 
     def ttl_updated(self, key: Key, ttl_ns: int, output: str) -> None:
-        self.ttl_last_output[key] = output
+        self._ttl_last_output[key] = output
         self.arm_ttl(key, ttl_ns)
+
+    def restore_ttl_output(self, key: Key, output: str) -> None:
+        """At start-up, a TTL check's saved output: what "TTL expired" quotes if no update comes."""
+        self._ttl_last_output[key] = output
 
     # -- alias checks --------------------------------------------------------------
     def _schedule_alias_evaluation(self) -> None:

@@ -5,7 +5,6 @@ next to nothing (load balancers poll it), `info` is the glance a person wants, `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from muster import __version__
@@ -106,24 +105,6 @@ class HttpApiStatus:
         if rank >= _DEBUG_RANK:
             status["requests-by-route"] = dict(sorted(self.requests_by_route.items()))
         return _answer(state, status)
-
-
-@dataclass
-class WriteTracker:
-    """Unused: `store` now reads the latest outcome from StoreStats.failing. Kept only while
-    tests/unit/test_status_registry.py still imports it; remove with that test."""
-
-    commits: int = 0
-    errors: int = 0
-    failing: bool = False
-
-    def observe(self, commits: int, errors: int) -> bool:
-        if errors > self.errors:
-            self.failing = True
-        elif commits > self.commits:
-            self.failing = False
-        self.commits, self.errors = commits, errors
-        return self.failing
 
 
 class StoreStatus:

@@ -16,6 +16,7 @@ import pytest
 from muster.api.routes import ROUTES
 from muster.decode import MAX_NESTING
 from tests.agentproc import AgentProcess
+from tests.e2e.targets import GrpcHealth, wait_status, write_config
 
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
 
@@ -233,4 +234,21 @@ def test_a_malformed_request_line_is_a_400_without_a_traceback(agent: AgentProce
     status, _ = status_and_body(raw(agent, line + b"\r\nHost: x\r\n\r\n"))
     assert 400 == status
     assert 200 == agent.get("/v1/agent/self").status
+    no_traceback(agent)
+
+
+def test_script_and_grpc_checks_run_with_the_largest_timeout(
+    make_agent: type[AgentProcess], tmp_path: Path
+) -> None:
+    agent = make_agent("-config-file", write_config(tmp_path, enable_script_checks=True)).start()
+    with GrpcHealth() as server:
+        server.set("", True)
+        script = {"Name": "script", "Args": ["/bin/echo", "ok"], "Interval": "1s", "Timeout": INT64_MAX}
+        grpc = {"Name": "grpc", "GRPC": server.address, "Interval": "1s", "Timeout": INT64_MAX}
+        for check in (script, grpc):
+            assert 200 == agent.put("/v1/agent/check/register", check).status
+
+        assert ("passing", "ok\n") == wait_status(agent, "script", "passing")
+        assert ("passing", f"gRPC check {server.address}: success") == wait_status(agent, "grpc", "passing")
+        assert LONGEST == agent.get("/v1/agent/checks").json()["grpc"]["Timeout"]  # shown as asked
     no_traceback(agent)

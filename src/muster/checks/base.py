@@ -43,8 +43,13 @@ def output_cap(definition: CheckDefinition, agent_cap: int) -> int:
     return agent_cap
 
 
+# Timers and deadlines are capped here, not in the definition (which shows what was asked for):
+# selectors overflow past ~2^31 s and gRPC's deadlines past the year 2262, and a year is forever to a check.
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600.0
+
+
 def timeout_seconds(definition: CheckDefinition, default_ns: int = DEFAULT_TIMEOUT_NS) -> float:
-    return (definition.timeout if definition.timeout > 0 else default_ns) / SECOND
+    return min((definition.timeout if definition.timeout > 0 else default_ns) / SECOND, MAX_TIMEOUT_SECONDS)
 
 
 def script_text(kept: bytes, total: int) -> str:

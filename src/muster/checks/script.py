@@ -14,6 +14,7 @@ import time
 
 from muster.checks.base import (
     DEFAULT_SCRIPT_TIMEOUT_NS,
+    MAX_TIMEOUT_SECONDS,
     SECOND,
     CheckResult,
     Probe,
@@ -50,7 +51,7 @@ def _read_until(fd: int, buffer: TailBuffer, deadline: float) -> bool:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            if not selector.select(remaining):
+            if not selector.select(min(remaining, 3600.0)):  # epoll's timeout is int32 ms
                 continue
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
@@ -104,7 +105,7 @@ def run_script(argv: list[str], timeout_ns: int, cap: int) -> CheckResult:
         return CheckResult(CRITICAL, start_error_text(path, exc))
     buffer = TailBuffer(cap)
     try:
-        finished = _collect(proc, buffer, timeout_ns / SECOND)
+        finished = _collect(proc, buffer, min(timeout_ns / SECOND, MAX_TIMEOUT_SECONDS))
     finally:
         if proc.returncode is None:  # an unexpected error above: never leak the group
             _kill_group(proc)

@@ -201,7 +201,7 @@ async def _answer(
         return _strip_for_head(call, render.plain(NOT_A_ROUTE, 404))  # as the dispatcher's unknown paths
     except Refusal as exc:
         if exc.status == 400:
-            log.error("Submitted data is invalid: %s", exc.msg)
+            log.debug("Submitted data is invalid: %s", exc.msg)  # a client mistake: quiet (Puppet: ERROR)
         status, body = exc.status, _error_body(as_json, exc.kind, exc.msg)
     except Exception as exc:
         log.exception("status request %s failed", call.request.path)

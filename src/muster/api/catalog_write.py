@@ -79,8 +79,10 @@ def _service(fields: dict[str, Any], namespace: str) -> Service:
     if not name:
         raise BadRequest("Must provide service name (Service.Service)")
     port = fields.get("port", 0)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-        raise BadRequest("Request decode failed: Service.Port must be a number from 0 to 65535")
+    if not isinstance(port, int) or isinstance(port, bool) or port < -(1 << 63):
+        raise BadRequest("Request decode failed: Service.Port must be a number")
+    if port > 65535:  # negative ports are kept, as Consul's; no port above 65535 (differences.md)
+        raise BadRequest(f"Invalid Service.Port: {port} is not a port (the largest is 65535)")
     tags = fields.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise BadRequest("Request decode failed: Service.Tags must be a list of strings")
@@ -152,7 +154,13 @@ async def catalog_register(call: Call) -> web.Response:
     )
     from muster.catalog import external  # loaded with the fleet catalog (grpcio)
 
-    await external.register(catalog, NodeDoc(node=record), service, checks, bool(body.get("skipnodeupdate")))
+    def require_service_write(name: str) -> None:
+        authz.require("service", name, "write", namespace)
+
+    skip_node_update = bool(body.get("skipnodeupdate"))
+    await external.register(
+        catalog, NodeDoc(node=record), service, checks, skip_node_update, require_service_write
+    )
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)
 
 

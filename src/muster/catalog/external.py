@@ -4,6 +4,8 @@ An agent's own node is refused: its agent owns it and anti-entropy would undo th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from muster.catalog.etcd import EtcdCatalog
 from muster.catalog.etcd_client import EtcdUnavailable
 from muster.catalog.layout import DECODE_INSTANCE, DECODE_NODE, ENCODE, InstanceDoc, NodeDoc, ServiceRef
@@ -45,16 +47,25 @@ async def register(
     service: Service | None,
     checks: list[Check],
     skip_node_update: bool,
+    require_service_write: Callable[[str], None],
 ) -> None:
-    """Upsert the node (unless skip_node_update and it exists), its service and checks, in one transaction."""
+    """Upsert the node (unless skip_node_update and it exists), its service and checks, in one transaction.
+
+    As Consul's vetRegisterWithACL: replacing a service ID registered under another name, or adding a
+    check to another service of the node, needs write on that service too (`require_service_write`)."""
     layout = catalog.layout
     name = record.node.name
     existing, instances = await _node_doc(catalog, name)
     node_checks = {c.definition.check_id: c for c in (existing.checks if existing else [])}
     node_checks.update({c.definition.check_id: c for c in checks if not c.definition.service_id})
     node = existing.node if existing is not None and skip_node_update else record.node
+    replaced: list[bytes] = []
     if service is not None:
         key = layout.instance(service.namespace, service.name, name, service.id)
+        for other in [k for k, d in instances.items() if d.service.id == service.id and k != key]:
+            require_service_write(instances[other].service.name)  # one ID, one instance: replaced
+            del instances[other]
+            replaced.append(other)
         old = instances.get(key)
         own = {c.definition.check_id: c for c in (old.checks if old else []) if c.definition.service_id}
         instances[key] = InstanceDoc(node=node, service=service, checks=list(own.values()))
@@ -66,15 +77,21 @@ async def register(
             raise BadRequest(
                 f"Unknown service ID {check.definition.service_id!r} for check {check.definition.check_id!r}"
             )
+        if service is None or instances[owner].service.id != service.id:
+            require_service_write(instances[owner].service.name)
         doc = instances[owner]
         own = {c.definition.check_id: c for c in doc.checks if c.definition.service_id}
         own[check.definition.check_id] = check
         instances[owner] = InstanceDoc(node=node, service=doc.service, checks=list(own.values()))
-    await _write(catalog, name, NodeDoc(node=node, checks=list(node_checks.values())), instances)
+    await _write(catalog, name, NodeDoc(node=node, checks=list(node_checks.values())), instances, replaced)
 
 
 async def _write(
-    catalog: EtcdCatalog, name: str, record: NodeDoc, instances: dict[bytes, InstanceDoc]
+    catalog: EtcdCatalog,
+    name: str,
+    record: NodeDoc,
+    instances: dict[bytes, InstanceDoc],
+    replaced: Sequence[bytes] = (),
 ) -> None:
     node_checks = record.checks
     docs = {
@@ -91,7 +108,7 @@ async def _write(
     puts = [(catalog.layout.node_record(name), ENCODE.encode(record), 0)] + [
         (k, v, 0) for k, v in docs.items()
     ]
-    await catalog.client.write(puts)
+    await catalog.client.write(puts, deletes=replaced)
 
 
 async def deregister(catalog: EtcdCatalog, node: str, service_id: str, check_id: str) -> None:

@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import re
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from muster.cli import main, output
 from muster.cli.client import ClientError, parse_address
 from tests.agentproc import AgentProcess
 from tests.e2e.targets import free_port, register_service, write_script
+from tests.reliability.disks import writes_fail
 from tests.unit.probe_targets import make_cert
 
 pytestmark = [
@@ -348,17 +348,11 @@ def test_status_exit_code_follows_the_worst_state(agent: AgentProcess) -> None:
     stopping = muster("status", "http-api", agent=agent)
     assert (1, "State:          stopping") == (stopping.returncode, stopping.stdout.splitlines()[1])
     ok(muster("maint", "-disable", agent=agent))
-    assert agent.data_dir is not None
-    lock = sqlite3.connect(Path(agent.data_dir) / "muster.db", timeout=0, isolation_level=None)
-    try:
-        lock.execute("BEGIN EXCLUSIVE")  # the agent's next write fails: the store reports error
+    with writes_fail(agent):  # the agent's next write fails: the store reports error
         assert 500 == agent.put("/v1/agent/service/register", {"Name": "web"}).status
         failing = muster("status", agent=agent)
         assert 2 == failing.returncode
         assert ["store", "error"] == next(row[:2] for row in rows(failing.stdout) if row[0] == "store")
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
 
 
 # -- ACLs ---------------------------------------------------------------------------------------

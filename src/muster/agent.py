@@ -8,6 +8,7 @@ import fcntl
 import functools
 import logging
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -128,7 +129,10 @@ class Agent:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             raise ConfigError(f"{data_dir}: data dir is in use by another muster agent") from None
-        return SQLiteStore(data_dir / "muster.db")
+        try:
+            return SQLiteStore(data_dir / "muster.db")
+        except sqlite3.Error as exc:  # a full or read-only disk at the first start, a damaged file
+            raise ConfigError(f"{data_dir}: cannot open the store: {exc}") from None
 
     def load(self) -> None:
         """Restore state at start: config services first, then persisted ones; config wins (§5). A stored

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import ssl
 import sys
@@ -104,7 +105,10 @@ async def _start(runner: web.ServerRunner, listener: Listener, routes: FastRoute
     try:
         await site.start()
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {listener.host}:{listener.port}: {exc.strerror}") from None
+        # asyncio's strerror repeats the address ("error while attempting to bind on address ..."):
+        # the errno's own text says it once.
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(f"cannot listen on {listener.host}:{listener.port}: {reason}") from None
     port = runner.addresses[before][1]
     return f"{listener.name} API listening on {listener.scheme}://{url_host(listener.host)}:{port}\n"
 

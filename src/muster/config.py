@@ -14,6 +14,7 @@ from typing import Any
 from muster.acl.config import ACLConfig, acl_config
 from muster.catalog.config import CatalogConfig, catalog_config
 from muster.config_values import listen_port
+from muster.decode import check_nesting
 from muster.dns.config import DNSConfig, dns_config
 from muster.errors import ConfigError
 from muster.settings import BY_KEY, IGNORED_CONSUL_KEYS, SECTIONS
@@ -131,6 +132,7 @@ def parse_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
     try:
         if path.suffix == ".json":
+            check_nesting(text.encode())  # as request bodies: no recursion limit reached in json.loads
             data = json.loads(text)
         else:
             import hcl2  # its grammar costs ~4 MiB of RSS: loaded only when an HCL file is read

@@ -82,3 +82,10 @@ def test_dev_mode_has_no_data_dir_and_default_dir_follows_xdg(tmp_path: Path) ->
 def test_configuration_doc_lists_every_setting() -> None:
     # scripts/gen-config-doc regenerates the table after a change to SETTINGS.
     assert settings.settings_markdown() in (ROOT / "docs" / "configuration.md").read_text()
+
+
+def test_a_json_config_file_nested_too_deep_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigError, match="cannot parse config file: invalid character '\\[' exceeded max depth"
+    ):
+        load(tmp_path, "deep.json", '{"meta":' + "[" * 5000 + "]" * 5000 + "}")

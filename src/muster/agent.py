@@ -97,7 +97,10 @@ class Agent:
         # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
         self.requests_by_route: dict[str, int] = {}
         self.catalog_bodies = BodyCache()  # encoded catalog and health answers, see api/catalog.py
-        self.status = StatusRegistry(exclude_from_rollup=config.status_exclude_from_rollup)
+        self.status = StatusRegistry(
+            exclude_from_rollup=config.status_exclude_from_rollup,
+            include_in_rollup=config.status_include_in_rollup,
+        )
         self.status.change_marker = self._status_marker
         register_subsystems(
             self.status,

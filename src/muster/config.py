@@ -97,6 +97,7 @@ class AgentConfig:
     config_dirs: tuple[Path, ...] = ()
     ignored_keys: tuple[str, ...] = ()
     status_exclude_from_rollup: tuple[str, ...] = ()
+    status_include_in_rollup: tuple[str, ...] = ()
     status_cpu_metrics_interval_seconds: float = 5.0
     status_drain_grace_seconds: float = 5.0
     acl: ACLConfig = field(default_factory=ACLConfig)
@@ -222,9 +223,10 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
     ports = merged.get("ports", {})
     addresses = merged.get("addresses", {})
     status = merged.get("status", {})
-    excluded = status.get("exclude_from_rollup", [])
-    if not all(isinstance(name, str) for name in excluded):
-        raise ConfigError('"status.exclude_from_rollup" must be a list of strings')
+    excluded, included = status.get("exclude_from_rollup", []), status.get("include_in_rollup", [])
+    for key, names in (("exclude_from_rollup", excluded), ("include_in_rollup", included)):
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ConfigError(f'"status.{key}" must be a list of strings')
     dev = bool(flags.get("dev"))
 
     def pick(flag: str, key: str, default: Any) -> Any:
@@ -264,6 +266,7 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
         config_dirs=tuple(Path(name) for name in dirs),
         ignored_keys=tuple(merged.get("_ignored", ())),
         status_exclude_from_rollup=tuple(excluded),
+        status_include_in_rollup=tuple(included),
         status_cpu_metrics_interval_seconds=float(status.get("cpu_metrics_interval_seconds", 5)),
         status_drain_grace_seconds=max(0.0, float(drain_grace)),
         acl=acl_config(merged.get("acl", {}), merged),

@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("check", dict, None, "One check definition (Consul's format); repeatable."),
     Setting("checks", list, [], "A list of check definitions."),
     Setting("status.exclude_from_rollup", list, [], "Status services shown but left out of the rollup."),
+    Setting(
+        "status.include_in_rollup",
+        list,
+        [],
+        "Status services counted in the rollup though they leave it by default (catalog-sync).",
+    ),
     Setting("status.cpu_metrics_interval_seconds", (int, float), 5, "Status CPU sampling period; <= 0: off."),
     Setting(
         "status.drain_grace_seconds",

@@ -89,3 +89,22 @@ def test_a_json_config_file_nested_too_deep_is_a_config_error(tmp_path: Path) ->
         ConfigError, match="cannot parse config file: invalid character '\\[' exceeded max depth"
     ):
         load(tmp_path, "deep.json", '{"meta":' + "[" * 5000 + "]" * 5000 + "}")
+
+
+def test_status_rollup_lists_reach_the_status_registry(tmp_path: Path) -> None:
+    from muster.agent import Agent
+
+    cfg = load(tmp_path, "s.hcl", 'status {\n include_in_rollup = ["catalog-sync"]\n}\n', dev=True)
+    agent = Agent(cfg)
+    try:
+        assert (("catalog-sync",), frozenset({"catalog-sync"})) == (
+            cfg.status_include_in_rollup,
+            agent.status.include_in_rollup,
+        )
+    finally:
+        agent.close()
+
+
+def test_status_rollup_list_of_the_wrong_type_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r'"status\.include_in_rollup" must be a list'):
+        load(tmp_path, "s.json", '{"status": {"include_in_rollup": "catalog-sync"}}')

@@ -1,4 +1,4 @@
-"""The fast path below aiohttp (fastpath.py): the same bytes as aiohttp's handlers for the routes it
+"""The fast path below aiohttp (http/fastpath.py): the same bytes as aiohttp's handlers for the routes it
 answers, and a clean hand-over to aiohttp for everything else on the same connection."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Limits: a body over Consul's 4 MiB is a 413, a header past aiohttp's limits (8190-byte lines, 128
 header fields) a 400, and slow clients cannot pin the agent: a request head must be complete within
-HEAD_TIMEOUT_SECONDS (src/muster/headdeadline.py) or the connection is closed."""
+HEAD_TIMEOUT_SECONDS (src/muster/http/headdeadline.py) or the connection is closed."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from muster.api.call import MAX_BODY_BYTES
 from muster.api.routes import ROUTES
-from muster.headdeadline import HEAD_TIMEOUT_SECONDS
+from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS
 from tests.agentproc import AgentProcess
 
 SLOW_CLIENTS = 200

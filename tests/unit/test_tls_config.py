@@ -12,7 +12,7 @@ import pytest
 
 from muster import config
 from muster.errors import ConfigError
-from muster.server import plan_listeners
+from muster.http.server import plan_listeners
 from muster.tls import TLSConfig, server_context
 from tests.e2e.test_tls import PKI, write_pki
 

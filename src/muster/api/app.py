@@ -69,7 +69,7 @@ class Dispatcher:
         self.ui = UIAssets(ui, agent.acl.enabled) if ui.enabled else None
 
     def count(self, route_path: str, method: str, seconds: float) -> None:
-        """A request answered by the fast path (fastpath.py), counted as the dispatcher counts its own."""
+        """A request the fast path (http/fastpath.py) answered, counted as the dispatcher counts its own."""
         self.requests += 1
         counts = self.agent.requests_by_route
         counts[route_path] = counts.get(route_path, 0) + 1

@@ -80,7 +80,7 @@ def agent(**flags: Any) -> None:
     # Imported here so that the other commands start fast (they never run an agent).
     import uvloop
 
-    from muster.server import serve
+    from muster.http.server import serve
     from muster.status.levels import State
 
     log = logging.getLogger("muster.agent")

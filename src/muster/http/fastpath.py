@@ -19,7 +19,7 @@ from aiohttp.http import SERVER_SOFTWARE
 
 from muster.api.agent_health import STATUS_CODES, instance_status, worst_status
 from muster.api.render import ROUTE_HEADERS
-from muster.headdeadline import HEAD_TIMEOUT_SECONDS
+from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS
 from muster.models import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:

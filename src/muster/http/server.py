@@ -21,8 +21,8 @@ from muster.api.app import Dispatcher
 from muster.config import AgentConfig
 from muster.dns.server import DNSServer
 from muster.errors import ConfigError
-from muster.fastpath import FastPathProtocol, FastRoutes
-from muster.headdeadline import HeadDeadlineServer
+from muster.http.fastpath import FastPathProtocol, FastRoutes
+from muster.http.headdeadline import HeadDeadlineServer
 from muster.store import SQLiteStore
 from muster.tls import server_context
 

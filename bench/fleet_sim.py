@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tests.etcdcluster import EtcdCluster  # noqa: E402
 
+from muster.agent.state import LocalState  # noqa: E402
 from muster.catalog import Scope  # noqa: E402 - after the path is set
 from muster.catalog.config import CatalogConfig, EtcdConfig  # noqa: E402
 from muster.catalog.etcd import EtcdCatalog  # noqa: E402
@@ -50,7 +51,6 @@ from muster.catalog.sync import CatalogSync  # noqa: E402
 from muster.catalog.view import PrefixView  # noqa: E402
 from muster.config import AgentConfig  # noqa: E402
 from muster.models import Service  # noqa: E402
-from muster.state import LocalState  # noqa: E402
 
 PREFIX = "/sim/"
 PROBE = re.compile(rb'"probe":"(\d+)\|([\d.]+)"')

@@ -6,8 +6,8 @@ import asyncio
 
 from muster import config
 from muster.agent import Agent
+from muster.agent.registration import definition_for_register
 from muster.models import CRITICAL
-from muster.registration import definition_for_register
 
 
 def _dev_agent() -> Agent:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from muster.service_locks import ServiceLocks
+from muster.agent.locks import ServiceLocks
 
 KEY = ("default", "web-1")
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from muster.acl.authorizer import Authorizer
+from muster.agent.checks import unknown_check
+from muster.agent.registration import unknown_service
 from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
-from muster.check_ops import unknown_check
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool, quote
 from muster.models import CHECK_STATUSES, CRITICAL, PASSING, WARNING, Check, agent_check
-from muster.registration import unknown_service
 from muster.schemas import CHECK_DEFINITION, CHECK_UPDATE
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
+from muster.agent.state import LocalState, ServiceEntry
 from muster.api import render
 from muster.api.call import Call
 from muster.errors import BadRequest
 from muster.golang import encode_json
 from muster.models import CRITICAL, MAINTENANCE, PASSING, WARNING, Check, aggregate_status, health_check
-from muster.state import LocalState, ServiceEntry
 
 STATUS_CODES = {PASSING: 200, WARNING: 429, CRITICAL: 503, MAINTENANCE: 503}
 TEXT_PLAIN = "text/plain"

@@ -8,15 +8,15 @@ import time
 from aiohttp import web
 
 from muster.acl.authorizer import Authorizer
+from muster.agent.registration import ServiceRegistration, check_name_and_address, unknown_service
+from muster.agent.state import LocalState, join_services
 from muster.api import render
 from muster.api.agent_checks import require_owner_write
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import MAX_WAIT_SECONDS, effective_wait
 from muster.errors import NotFound
-from muster.registration import ServiceRegistration, check_name_and_address, unknown_service
 from muster.schemas import SERVICE_DEFINITION
-from muster.state import LocalState, join_services
 
 
 async def list_services(call: Call) -> web.Response:

@@ -7,9 +7,9 @@ import time
 from typing import TYPE_CHECKING
 
 from muster import CONSUL_API_VERSION
+from muster.agent.state import ALL_CHANGES
 from muster.catalog import Contact, Instance, NodeRecord, Scope
 from muster.models import DEFAULT_NAMESPACE, PASSING, Check, CheckDefinition, Service
-from muster.state import ALL_CHANGES
 
 if TYPE_CHECKING:
     from muster.agent import Agent

@@ -12,7 +12,7 @@ from muster.checks.base import CheckResult
 from muster.models import CRITICAL, PASSING, WARNING, CheckDefinition
 
 if TYPE_CHECKING:
-    from muster.state import LocalState
+    from muster.agent.state import LocalState
 
 
 def evaluate_alias(state: LocalState, definition: CheckDefinition) -> CheckResult:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from muster.agent.registration import definition_for_register, unknown_service
 from muster.checks.base import ttl_output
 from muster.checks.definition import (
     SCRIPTS_DISABLED_LOCAL,
@@ -28,7 +29,6 @@ from muster.models import (
     CheckDefinition,
 )
 from muster.quarantine import Quarantine
-from muster.registration import definition_for_register, unknown_service
 from muster.store import Delete, Put
 
 if TYPE_CHECKING:

@@ -19,10 +19,19 @@ import msgspec
 
 from muster import config as config_mod
 from muster.acl.manager import ACLManager
+from muster.agent.checks import CheckOps
+from muster.agent.locks import ServiceLocks
+from muster.agent.registration import (
+    ServiceRegistration,
+    build_registration,
+    build_sidecar,
+    unknown_service,
+    validate_tagged_addresses,
+)
+from muster.agent.state import LocalState
 from muster.bodycache import BodyCache
 from muster.catalog import Catalog
 from muster.catalog.local import LocalCatalog
-from muster.check_ops import CheckOps
 from muster.checks.base import output_cap
 from muster.checks.definition import (
     SCRIPTS_DISABLED_LOCAL,
@@ -36,16 +45,7 @@ from muster.errors import BadRequest, ConfigError, DecodeError, MusterError
 from muster.metrics import AgentMetrics
 from muster.models import CRITICAL, Check, CheckDefinition, Service
 from muster.quarantine import Quarantine
-from muster.registration import (
-    ServiceRegistration,
-    build_registration,
-    build_sidecar,
-    unknown_service,
-    validate_tagged_addresses,
-)
 from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
-from muster.service_locks import ServiceLocks
-from muster.state import LocalState
 from muster.status.registry import StatusRegistry
 from muster.status.subsystems import register_subsystems
 from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore

@@ -1,5 +1,6 @@
 """Agent configuration: Consul's config files (JSON or HCL) and flags, resolved once into a frozen
-AgentConfig (defaults < files < flags). The SETTINGS table drives validation, `--help` and the docs."""
+AgentConfig (defaults < files < flags). The SETTINGS table gives the defaults and drives validation, the
+flags (cli/flags.py) and the docs."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from muster.config_values import listen_port
 from muster.decode import check_nesting
 from muster.dns.config import DNSConfig, dns_config
 from muster.errors import ConfigError
-from muster.settings import BY_KEY, IGNORED_CONSUL_KEYS, SECTIONS
+from muster.settings import BY_KEY, FLAGS, IGNORED_CONSUL_KEYS, SECTIONS
 from muster.tls import TLSConfig, require_server_files, tls_config
 from muster.ui import UIConfig, ui_config
 
@@ -96,6 +97,7 @@ class AgentConfig:
     config_files: tuple[Path, ...] = ()
     config_dirs: tuple[Path, ...] = ()
     ignored_keys: tuple[str, ...] = ()
+    ignored_flags: tuple[str, ...] = ()  # Consul flags given that have no effect (-server, -retry-join)
     status_exclude_from_rollup: tuple[str, ...] = ()
     status_include_in_rollup: tuple[str, ...] = ()
     status_cpu_metrics_interval_seconds: float = 5.0
@@ -204,12 +206,27 @@ def config_paths(files: tuple[str, ...], dirs: tuple[str, ...]) -> list[Path]:
     return paths
 
 
-def _port(flags: dict[str, Any], ports: dict[str, Any], name: str, default: int) -> int:
+def _port(flags: dict[str, Any], ports: dict[str, Any], name: str) -> int:
     """`-<name>-port` over `ports.<name>` over the default, in range (difference 11)."""
     flag = flags.get(f"{name}_port")
     if flag is not None:
         return listen_port(f"ports.{name}", f"-{name}-port", flag)
-    return listen_port(f"ports.{name}", "", ports.get(name, default))
+    return listen_port(f"ports.{name}", "", ports.get(name, BY_KEY[f"ports.{name}"].default))
+
+
+def _node_meta(flags: dict[str, Any], merged: dict[str, Any]) -> dict[str, str]:
+    """`node_meta` from the files, with each `-node-meta key:value` over it (Consul's stringMapValue:
+    a value-less `key` is "")."""
+    meta = {str(k): str(v) for k, v in merged.get("node_meta", {}).items()}
+    for pair in flags.get("node_meta") or ():
+        key, _, value = pair.partition(":")
+        meta[key] = value
+    return meta
+
+
+def ignored_flags(flags: dict[str, Any]) -> tuple[str, ...]:
+    """The flags given that Muster accepts for Consul compatibility and ignores."""
+    return tuple(s.flag for s in FLAGS if s.ignored and flags.get(s.dest) not in (None, (), []))
 
 
 def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentConfig:
@@ -229,45 +246,55 @@ def load(flags: dict[str, Any], environ: dict[str, str] | None = None) -> AgentC
             raise ConfigError(f'"status.{key}" must be a list of strings')
     dev = bool(flags.get("dev"))
 
-    def pick(flag: str, key: str, default: Any) -> Any:
+    def given(flag: str, key: str) -> Any:
+        """The flag, else the files' key, else None."""
         value = flags.get(flag)
-        return value if value is not None else merged.get(key, default)
+        return value if value is not None else merged.get(key)
 
-    data_dir_value = pick("data_dir", "data_dir", None)
+    def pick(flag: str, key: str) -> Any:
+        """The flag ("": the key has none), else the files' key, else the SETTINGS table's default."""
+        value = given(flag, key)
+        return value if value is not None else BY_KEY[key].default
+
+    data_dir_value = given("data_dir", "data_dir")
     data_dir = None if dev and data_dir_value is None else Path(data_dir_value or default_data_dir(env))
-    http_port = _port(flags, ports, "http", 8500)
-    https_port = _port(flags, ports, "https", -1)
-    client_addr = pick("client", "client_addr", None)
+    http_port = _port(flags, ports, "http")
+    https_port = _port(flags, ports, "https")
+    client_addr = given("client", "client_addr")
     tls = tls_config(merged.get("tls", {}))
     if https_port >= 0:
         require_server_files(tls)
     drain_grace = flags.get("drain_grace_seconds")
-    drain_grace = drain_grace if drain_grace is not None else status.get("drain_grace_seconds", 5)
+    if drain_grace is None:
+        drain_grace = status.get("drain_grace_seconds", BY_KEY["status.drain_grace_seconds"].default)
     return AgentConfig(
-        node_name=pick("node", "node_name", None) or socket.gethostname(),
-        datacenter=pick("datacenter", "datacenter", "dc1"),
-        primary_datacenter=merged.get("primary_datacenter", ""),
+        node_name=given("node", "node_name") or socket.gethostname(),
+        datacenter=pick("datacenter", "datacenter"),
+        primary_datacenter=pick("", "primary_datacenter"),
         data_dir=data_dir,
         dev=dev,
-        log_level=str(pick("log_level", "log_level", "info")).lower(),
-        log_json=bool(pick("log_json", "log_json", False)),
-        client_addr=client_addr or addresses.get("http") or "127.0.0.1",
-        bind_addr=pick("bind", "bind_addr", "127.0.0.1"),
+        log_level=str(pick("log_level", "log_level")).lower(),
+        log_json=bool(pick("log_json", "log_json")),
+        client_addr=client_addr or addresses.get("http") or BY_KEY["client_addr"].default,
+        bind_addr=pick("bind", "bind_addr"),
         http_port=http_port,
-        enable_script_checks=merged.get("enable_script_checks", False),
-        enable_local_script_checks=merged.get("enable_local_script_checks", False),
-        check_output_max_size=merged.get("check_output_max_size", 4096),
-        check_reap_interval=float(merged.get("check_reap_interval", 30)),
-        check_deregister_interval_min=float(merged.get("check_deregister_interval_min", 60)),
-        node_meta={str(k): str(v) for k, v in merged.get("node_meta", {}).items()},
+        enable_script_checks=bool(pick("enable_script_checks", "enable_script_checks")),
+        enable_local_script_checks=bool(pick("enable_local_script_checks", "enable_local_script_checks")),
+        check_output_max_size=pick("check_output_max_size", "check_output_max_size"),
+        check_reap_interval=float(pick("", "check_reap_interval")),
+        check_deregister_interval_min=float(pick("", "check_deregister_interval_min")),
+        node_meta=_node_meta(flags, merged),
         services=tuple(merged.get("services", ())),
         checks=tuple(merged.get("checks", ())),
         config_files=tuple(Path(name) for name in files),
         config_dirs=tuple(Path(name) for name in dirs),
         ignored_keys=tuple(merged.get("_ignored", ())),
+        ignored_flags=ignored_flags(flags),
         status_exclude_from_rollup=tuple(excluded),
         status_include_in_rollup=tuple(included),
-        status_cpu_metrics_interval_seconds=float(status.get("cpu_metrics_interval_seconds", 5)),
+        status_cpu_metrics_interval_seconds=float(
+            status.get("cpu_metrics_interval_seconds", BY_KEY["status.cpu_metrics_interval_seconds"].default)
+        ),
         status_drain_grace_seconds=max(0.0, float(drain_grace)),
         acl=acl_config(merged.get("acl", {}), merged),
         https_port=https_port,

@@ -1,5 +1,6 @@
-"""The SETTINGS table: every config-file key Muster reads, its type, default, help and flag. It drives
-validation of config files, the docs (docs/configuration.md) and unknown-key errors."""
+"""The SETTINGS table: every config-file key Muster reads and every `muster agent` flag (Consul's names),
+with its type, default and help. It drives validation of config files, the agent's click options
+(cli/flags.py), the docs (docs/configuration.md) and unknown-key errors."""
 
 from __future__ import annotations
 
@@ -10,11 +11,27 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Setting:
-    key: str  # dotted config-file key
-    kind: type | tuple[type, ...]
+    key: str  # dotted config-file key; "" for a flag that has none (-dev, -config-file)
+    kind: type | tuple[type, ...]  # a list is a repeatable flag; a dict a repeatable `key:value` flag
     default: Any
     help: str
-    flag: str = ""
+    flag: str = ""  # Consul's agent flag, "" for none; its value reaches config.load() under `dest`
+    ignored: bool = False  # accepted for Consul compatibility with no effect: the flag logs one info line
+
+    @property
+    def dest(self) -> str:
+        """The flag's name in the dict click hands to config.load(): `-http-port` -> `http_port`."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+
+# Consul's agent flags Muster takes that set no config key of its own.
+COMMAND_LINE: tuple[Setting, ...] = (
+    Setting("", bool, False, "Keep state in memory only (no data dir), UI on, as Consul's dev mode.", "-dev"),
+    Setting("", list, [], "A JSON or HCL config file; repeatable.", "-config-file"),
+    Setting(
+        "", list, [], "A directory of *.json and *.hcl files, read in name order; repeatable.", "-config-dir"
+    ),
+)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -64,10 +81,22 @@ SETTINGS: tuple[Setting, ...] = (
         )
     ),
     Setting(
-        "enable_script_checks", bool, False, "Allow script checks from any source (a security boundary)."
+        "enable_script_checks",
+        bool,
+        False,
+        "Allow script checks from any source (a security boundary).",
+        "-enable-script-checks",
     ),
-    Setting("enable_local_script_checks", bool, False, "Allow script checks from config files only."),
-    Setting("check_output_max_size", int, 4096, "Largest check output kept, in bytes."),
+    Setting(
+        "enable_local_script_checks",
+        bool,
+        False,
+        "Allow script checks from config files only.",
+        "-enable-local-script-checks",
+    ),
+    Setting(
+        "check_output_max_size", int, 4096, "Largest check output kept, in bytes.", "-check_output_max_size"
+    ),
     Setting(
         "check_reap_interval", (int, float), 30, "Seconds between reaper passes (Consul's internal default)."
     ),
@@ -77,9 +106,35 @@ SETTINGS: tuple[Setting, ...] = (
         60,
         "Smallest DeregisterCriticalServiceAfter honoured, in seconds.",
     ),
-    Setting("node_meta", dict, {}, "Node metadata, shown in /v1/agent/self Meta."),
     Setting(
-        "server", bool, True, "Accepted for Consul compatibility: every Muster agent answers as a server."
+        "node_meta",
+        dict,
+        {},
+        "Node metadata, shown in /v1/agent/self Meta; the flag takes `key:value` and is repeatable.",
+        "-node-meta",
+    ),
+    Setting(
+        "server",
+        bool,
+        True,
+        "Accepted for Consul compatibility: Muster has no servers, every agent answers as its own.",
+        "-server",
+        ignored=True,
+    ),
+    # Consul's cluster flags: accepted so that `consul agent` command lines start (their config keys are
+    # in IGNORED_CONSUL_KEYS); there is no gossip or Raft cluster to configure.
+    *(
+        Setting(key, kind, default, "Accepted for Consul compatibility; no effect.", flag, ignored=True)
+        for key, kind, default, flag in (
+            ("bootstrap_expect", int, 0, "-bootstrap-expect"),
+            ("bootstrap", bool, False, "-bootstrap"),
+            ("retry_join", list, [], "-retry-join"),
+            ("start_join", list, [], "-join"),
+            ("advertise_addr", str, "", "-advertise"),
+            ("encrypt", str, "", "-encrypt"),
+            ("rejoin_after_leave", bool, False, "-rejoin"),
+            ("raft_protocol", int, 3, "-raft-protocol"),
+        )
     ),
     Setting("service", dict, None, "One service definition (Consul's format); repeatable."),
     Setting("services", list, [], "A list of service definitions."),
@@ -170,6 +225,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("acl_replication_token", str, "", "Deprecated: acl.tokens.replication."),
 )
 BY_KEY = {setting.key: setting for setting in SETTINGS}
+# Every `muster agent` flag, in the order --help and the docs list them.
+FLAGS: tuple[Setting, ...] = (*COMMAND_LINE, *(setting for setting in SETTINGS if setting.flag))
 # Every proper prefix of a dotted key is a section: `tls` and `tls.defaults` for tls.defaults.ca_file.
 SECTIONS = {".".join(key.split(".")[:n]) for key in BY_KEY for n in range(1, key.count(".") + 1)}
 # Consul keys Muster accepts so existing files load, and does not act on (logged at start).
@@ -194,11 +251,36 @@ IGNORED_CONSUL_KEYS = frozenset(
 )
 
 
+def default_text(setting: Setting) -> str:
+    return setting.default if isinstance(setting.default, str) else json.dumps(setting.default)
+
+
 def settings_markdown() -> str:
     """The configuration reference (docs/configuration.md is this text)."""
     lines = ["| key | flag | default | meaning |", "|---|---|---|---|"]
     for setting in SETTINGS:
-        default = json.dumps(setting.default) if not isinstance(setting.default, str) else setting.default
+        default = default_text(setting)
         flag = f"`{setting.flag}`" if setting.flag else ""
         lines.append(f"| `{setting.key}` | {flag} | `{default}` | {setting.help} |")
+    return "\n".join(lines) + "\n"
+
+
+def flag_value(setting: Setting) -> str:
+    """How a flag takes its value, for --help and the docs."""
+    if setting.kind is bool:
+        return "`-x`, `-x=true\\|false`"
+    if setting.kind is list:
+        return "text, repeatable"
+    if setting.kind is dict:
+        return "`key:value`, repeatable"
+    return "number" if setting.kind in (int, (int, float)) else "text"
+
+
+def flags_markdown() -> str:
+    """The agent's flags (docs/configuration.md holds this table too)."""
+    lines = ["| flag | value | key | meaning |", "|---|---|---|---|"]
+    for setting in FLAGS:
+        key = f"`{setting.key}`" if setting.key else ""
+        value = flag_value(setting).replace("-x", setting.flag)
+        lines.append(f"| `{setting.flag}` | {value} | {key} | {setting.help} |")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""`muster agent`: Consul's agent flags (one dash or two), config files, logging, then serve."""
+"""`muster agent`: Consul's agent flags (generated from SETTINGS, see cli/flags.py), config files,
+logging, then serve."""
 
 from __future__ import annotations
 
@@ -7,18 +8,16 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from muster import config as config_mod
+from muster.cli.flags import HELP_NAMES, AgentCommand, options
 from muster.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
     from muster.agent import Agent
-
-FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 class _JSONFormatter(logging.Formatter):
@@ -47,34 +46,7 @@ def setup_logging(level: str, as_json: bool) -> None:
     root.setLevel(config_mod.LOG_LEVELS[level])
 
 
-def _option(name: str, *dest: str, **kwargs: Any) -> Callable[[FC], FC]:
-    """A flag that Consul spells with one dash and that also takes the usual two."""
-    return click.option(f"-{name}", f"--{name}", *dest, **kwargs)
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help", "-help"]})
-@_option("dev", is_flag=True, default=None, help="Keep state in memory only, as Consul's dev mode.")
-@_option("data-dir", "data_dir", help="Directory of the embedded store (default $XDG_DATA_HOME/muster).")
-@_option("config-file", "config_file", multiple=True, help="A JSON or HCL config file; repeatable.")
-@_option("config-dir", "config_dir", multiple=True, help="A directory of *.json and *.hcl files; repeatable.")
-@_option("node", help="Node name (default: the hostname).")
-@_option("datacenter", help="Datacenter name (default dc1).")
-@_option("bind", help="Address advertised for this node.")
-@_option("client", help="Address the HTTP API listens on (default 127.0.0.1).")
-@_option("http-port", "http_port", type=int, help="HTTP API port (default 8500; 0 picks a free one).")
-@_option("https-port", "https_port", type=int, help="HTTPS API port (default -1: off; 0 picks a free one).")
-@_option("drain-grace-seconds", "drain_grace_seconds", type=float, help="Seconds to drain on SIGTERM (5).")
-@_option("dns-port", "dns_port", type=int, help="DNS port (default 8600; 0 picks a free one; -1: off).")
-@_option("domain", help='DNS domain (default "consul.").')
-@_option("alt-domain", "alt_domain", help="A second DNS domain.")
-@_option("recursor", multiple=True, help="Upstream DNS server for other names; repeatable.")
-@_option("ui", is_flag=True, default=None, help="Serve the web UI (ui_config.enabled).")
-@_option("ui-content-path", "ui_content_path", help="Where the web UI is served (default /ui/).")
-@_option("catalog", help="Catalog backend: local (default) or etcd.")
-@_option("etcd-endpoint", "etcd_endpoint", multiple=True, help="etcd client URL; repeatable.")
-@_option("etcd-prefix", "etcd_prefix", help="Key prefix of the catalog in etcd (default /muster/).")
-@_option("log-level", "log_level", help="trace, debug, info, warn or error.")
-@_option("log-json", "log_json", is_flag=True, default=None, help="Log JSON lines.")
+@click.command(cls=AgentCommand, params=options(), context_settings={"help_option_names": list(HELP_NAMES)})
 def agent(**flags: Any) -> None:
     """Run the Muster agent."""
     # Imported here so that the other commands start fast (they never run an agent).
@@ -90,6 +62,8 @@ def agent(**flags: Any) -> None:
         setup_logging(config.log_level, config.log_json)
         for key in config.ignored_keys:
             log.warning('config key "%s" is accepted for Consul compatibility and has no effect', key)
+        for flag in config.ignored_flags:
+            log.info("flag %s is accepted for Consul compatibility and has no effect", flag)
         instance = _open(config, flags)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(serve(instance))

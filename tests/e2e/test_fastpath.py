@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from muster.api.routes import ROUTES, Route
 from tests.agentproc import AgentProcess
 
 TAIL = b"GET /v1/agent/self HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -55,6 +56,41 @@ def test_fast_answers_are_the_bytes_aiohttps_handlers_send(web: AgentProcess, ta
     slow = exchange(web, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nX-Probe: 1\r\n\r\n" + TAIL)
     assert responses(fast)[0] == responses(slow)[0]
     assert len(responses(fast)) == 2  # the connection went on to aiohttp for /v1/agent/self
+
+
+@pytest.fixture
+def named(web: AgentProcess) -> AgentProcess:
+    """Services whose IDs are also paths of other routes, and one ("api") any subtree route can take."""
+    for service_id in ("api", "register", "deregister", "maintenance"):
+        assert web.put("/v1/agent/service/register", {"Name": service_id, "ID": service_id}).status == 200
+    return web
+
+
+FAST_ROUTES = [route for route in ROUTES if route.fast is not None]
+
+
+def fast_target(route: Route) -> bytes:
+    assert route.fast is not None
+    query = f"?{route.fast.query}" if route.fast.query else ""
+    return (route.path + ("api" if route.subtree else "") + query).encode()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        *(fast_target(route) for route in FAST_ROUTES),  # every route the table marks fast
+        b"/v1/agent/service/register",  # the exact PUT route's 405, not the service "register"
+        b"/v1/agent/service/deregister",  # ServeMux's 301 to the subtree
+        b"/v1/agent/service/maintenance/api",
+        b"/v1/agent//services",  # the clean-path 301
+        b"/v1/agent/service/a%70i",
+    ],
+)
+def test_each_fast_route_of_the_table_sends_the_handlers_bytes(named: AgentProcess, target: bytes) -> None:
+    fast = exchange(named, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\n\r\n" + TAIL)
+    slow = exchange(named, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nX-Probe: 1\r\n\r\n" + TAIL)
+    assert responses(slow)[0] == responses(fast)[0]
+    assert 2 == len(responses(fast))
 
 
 def test_the_health_text_answer_follows_the_checks(web: AgentProcess) -> None:

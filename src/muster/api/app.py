@@ -13,7 +13,7 @@ from aiohttp import web
 
 from muster.api import render
 from muster.api.call import Call, parse_query
-from muster.api.routes import ROUTES, Router
+from muster.api.routes import ROUTES, Route, Router
 from muster.api.ui import UIAssets
 from muster.errors import MethodNotAllowed, MusterError
 
@@ -75,15 +75,29 @@ class Dispatcher:
         counts[route_path] = counts.get(route_path, 0) + 1
         self.agent.metrics.http.observe(route_path, method, seconds)
 
+    def _redirect_target(self, path: str) -> str | None:
+        """Where ServeMux redirects `path` before matching a route: its clean form, or /a/b to /a/b/
+        when only the subtree exists (before any prefix match)."""
+        cleaned = clean_path(path)
+        if cleaned != path:
+            return cleaned
+        if path not in self.router.exact and path + "/" in self.router.subtree_paths:
+            return path + "/"
+        return None
+
+    def direct_route(self, path: str) -> tuple[Route, str] | None:
+        """The route and ID whose handler answers `path` with no redirect or UI asset on the way: the
+        only requests the fast path may answer, so both choose a route by the same rules."""
+        if self._redirect_target(path) is not None or (self.ui is not None and self.ui.owns(path)):
+            return None
+        return self.router.match(path)
+
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         self.requests += 1
         path = request.path
-        cleaned = clean_path(path)
-        if cleaned != path:
-            return _redirect(cleaned, request.rel_url.raw_query_string)
-        # ServeMux redirects /a/b to /a/b/ when only the subtree exists, before any prefix match.
-        if path not in self.router.exact and path + "/" in self.router.subtree_paths:
-            return _redirect(path + "/", request.rel_url.raw_query_string)
+        location = self._redirect_target(path)
+        if location is not None:
+            return _redirect(location, request.rel_url.raw_query_string)
         if self.ui is not None and self.ui.owns(path):
             if path + "/" == self.ui.prefix:
                 return _redirect(self.ui.prefix, request.rel_url.raw_query_string)

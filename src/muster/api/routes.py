@@ -1,5 +1,6 @@
 """The route table: one flat list, in Consul's path spelling. A path ending in "/" is a subtree
-(the rest of the path is the ID, percent-decoded); any other path matches exactly (§1.1, §2.1)."""
+(the rest of the path is the ID, percent-decoded); any other path matches exactly (§1.1, §2.1). A route
+with `fast=` is also answered from cached bytes below aiohttp (http/fastpath.py) for the GET it names."""
 
 from __future__ import annotations
 
@@ -27,10 +28,20 @@ Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
+class Fast:
+    """A GET the fast path answers with the handler's bytes: `answer` names its function in
+    http/fastpath.py (a name it lacks stops the agent at start), `query` is the exact raw query."""
+
+    answer: str
+    query: str = ""
+
+
+@dataclass(frozen=True)
 class Route:
     path: str
     methods: tuple[str, ...]
     handler: Handler
+    fast: Fast | None = None
 
     @property
     def subtree(self) -> bool:
@@ -42,8 +53,8 @@ GET_PUT_DELETE = ("GET", "PUT", "DELETE")
 GET_HEAD = ("GET", "HEAD")  # HEAD for load balancers on the health endpoints (a Muster addition)
 
 ROUTES: tuple[Route, ...] = (
-    Route("/v1/agent/services", GET, agent_services.list_services),
-    Route("/v1/agent/service/", GET, agent_services.get_service),
+    Route("/v1/agent/services", GET, agent_services.list_services, Fast("agent_services")),
+    Route("/v1/agent/service/", GET, agent_services.get_service, Fast("agent_service")),
     Route("/v1/agent/service/register", PUT, agent_services.register_service),
     Route("/v1/agent/service/deregister/", PUT, agent_services.deregister_service),
     Route("/v1/agent/service/maintenance/", PUT, agent_checks.service_maintenance),
@@ -56,7 +67,12 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/agent/check/fail/", PUT, agent_checks.fail_check),
     Route("/v1/agent/check/update/", PUT, agent_checks.update_check),
     Route("/v1/agent/health/service/id/", GET_HEAD, agent_health.health_by_id),
-    Route("/v1/agent/health/service/name/", GET_HEAD, agent_health.health_by_name),
+    Route(
+        "/v1/agent/health/service/name/",
+        GET_HEAD,
+        agent_health.health_by_name,
+        Fast("agent_health_text", "format=text"),
+    ),
     Route("/v1/agent/self", GET, agent_info.agent_self),
     Route("/v1/agent/members", GET, agent_info.agent_members),
     Route("/v1/agent/version", GET, agent_info.agent_version),

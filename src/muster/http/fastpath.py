@@ -1,10 +1,11 @@
-"""A fast path below aiohttp for the hottest GETs of load balancers and sidecars: `/v1/agent/services`,
-`/v1/agent/service/:id` and `/v1/agent/health/service/name/:name?format=text`, answered from the
-agent's cached bytes by a plain asyncio Protocol (aiohttp's per-request cost caps those at ~0.35 of
-nginx; this path serves them well above it). Anything else, or anything unusual about a request (a
-body, a token, a namespace, a header it does not know, a head split across reads, HTTP/1.0, a
-query), hands the connection to aiohttp with the bytes read so far, for good; the answers are the
-same bytes aiohttp's handlers send. Only the plain-HTTP listener, and only while ACLs are off."""
+"""A fast path below aiohttp for the hottest GETs of load balancers and sidecars, the routes marked
+`fast=` in api/routes.py (`/v1/agent/services`, `/v1/agent/service/:id`,
+`/v1/agent/health/service/name/:name?format=text`), answered from the agent's cached bytes by a plain
+asyncio Protocol (aiohttp's per-request cost caps those at ~0.35 of nginx; this path serves them well
+above it). Anything else, or anything unusual about a request (a body, a token, a namespace, a header
+it does not know, a head split across reads, HTTP/1.0, another query), hands the connection to aiohttp
+with the bytes read so far, for good; the answers are the same bytes aiohttp's handlers send. Only the
+plain-HTTP listener, and only while ACLs are off."""
 
 from __future__ import annotations
 
@@ -19,14 +20,19 @@ from aiohttp.http import SERVER_SOFTWARE
 
 from muster.api.agent_health import STATUS_CODES, instance_status, worst_status
 from muster.api.render import ROUTE_HEADERS
-from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS
+from muster.api.routes import ROUTES, Route
+from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS, KEEPALIVE_SECONDS
 from muster.models import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
     from muster.agent import Agent
     from muster.api.app import Dispatcher
 
-KEEPALIVE_SECONDS = 75.0  # aiohttp's keep-alive timeout: idle connections close after it
+# aiohttp internals this module leans on (tested with aiohttp 3.14.5; tests/unit/test_aiohttp_pins.py
+# fails naming the one that changed): web.Server() builds a RequestHandler that takes a transport
+# mid-stream (connection_made, then data_received with the bytes read here); SERVER_SOFTWARE and
+# aiohttp's header layout are the bytes its responses carry (tests/e2e/test_fastpath.py compares them);
+# its parser refuses the header values _BAD_VALUE matches and nothing else this path accepts.
 WRITE_BUFFER_LIMIT = 1 << 20  # a client not reading its answers goes to aiohttp's flow control
 # Headers that cannot change these answers; any other header sends the request to aiohttp.
 BENIGN_HEADERS = frozenset(
@@ -36,20 +42,25 @@ BENIGN_HEADERS = frozenset(
         b"x-request-id", b"connection",
     }
 )  # fmt: skip
-_ID = re.compile(rb"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
+_ID = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
+# A raw path aiohttp decodes to itself (no %, no ;, no #): only those are matched here.
+_PLAIN_PATH = re.compile(rb"/[A-Za-z0-9_.:/-]*")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # aiohttp's parser refuses these: let it
 _REASONS = {200: b"OK", 429: b"Too Many Requests", 503: b"Service Unavailable"}
-_SERVICES = b"/v1/agent/services"
-_SERVICE = b"/v1/agent/service/"
-_HEALTH = b"/v1/agent/health/service/name/"
-_TEXT_QUERY = b"?format=text"
 _COMMON = "".join(f"{k}: {v}\r\n" for k, v in ROUTE_HEADERS.items()).encode()
+_JSON = b"Content-Type: application/json\r\n" + _COMMON
+_MATCH_CACHE_SIZE = 4096  # raw targets remembered with their route; cleared when full
 
 
 class FastRoutes:
+    """The answers of the routes the table marks `fast=` (api/routes.py), chosen by the dispatcher's
+    own matching (Dispatcher.direct_route), so a route added or changed there cannot drift from here."""
+
     def __init__(self, agent: Agent, dispatcher: Dispatcher) -> None:
         self.agent = agent
         self.dispatcher = dispatcher
+        self.answers = fast_answers(ROUTES)
+        self._matches: dict[bytes, tuple[Route, str, FastAnswer] | None] = {}
         self._date_second = 0
         self._date = b""
 
@@ -60,7 +71,7 @@ class FastRoutes:
             self._date = email.utils.formatdate(now, usegmt=True).encode()
         return b"Date: " + self._date + b"\r\nServer: " + SERVER_SOFTWARE.encode() + b"\r\n\r\n"
 
-    def _response(self, code: int, headers: bytes, body: bytes) -> bytes:
+    def response(self, code: int, headers: bytes, body: bytes) -> bytes:
         return b"".join(
             (
                 b"HTTP/1.1 %d %s\r\n" % (code, _REASONS[code]),
@@ -78,34 +89,84 @@ class FastRoutes:
         if acl.enabled or acl.default_policy != "allow" or agent.config.dev or not _plain_get(head):
             return None
         target = head[4 : head.index(b" ", 4)]
-        state = agent.state
-        if target == _SERVICES:
-            body = state.list_body(DEFAULT_NAMESPACE)
-            return "/v1/agent/services", self._response(
-                200, b"Content-Type: application/json\r\n" + _COMMON, body
-            )
-        if target.startswith(_SERVICE):
-            service_id = target[len(_SERVICE) :]
-            if not _ID.fullmatch(service_id):
-                return None
-            entry = state.service(DEFAULT_NAMESPACE, service_id.decode())
-            if entry is None:
-                return None  # the 404 and its text are the handler's
-            headers = b"Content-Type: application/json\r\n" + _COMMON
-            headers += b"X-Consul-ContentHash: " + entry.content_hash.encode() + b"\r\n"
-            return "/v1/agent/service/", self._response(200, headers, entry.hashed_body)
-        if target.startswith(_HEALTH) and target.endswith(_TEXT_QUERY):
-            name = target[len(_HEALTH) : -len(_TEXT_QUERY)]
-            if not _ID.fullmatch(name):
-                return None
-            entries = state.services_named(DEFAULT_NAMESPACE, name.decode())
-            if not entries:
-                return None
-            worst = worst_status(instance_status(state, entry) for entry in entries)
-            word = worst.encode()
-            headers = _COMMON + b"Content-Type: text/plain\r\nX-Consul-Reason: " + word + b"\r\n"
-            return "/v1/agent/health/service/name/", self._response(STATUS_CODES[worst], headers, word)
+        try:
+            matched = self._matches[target]
+        except KeyError:
+            matched = self._match(target)
+        if matched is None:
+            return None
+        route, path_id, answer = matched
+        response = answer(self, path_id)
+        return None if response is None else (route.path, response)
+
+    def _match(self, target: bytes) -> tuple[Route, str, FastAnswer] | None:
+        """The fast route a raw request target reaches; remembered, as routes and the UI prefix are fixed."""
+        raw_path = target.partition(b"?")[0]
+        matched = None
+        direct = self.dispatcher.direct_route(raw_path.decode()) if _PLAIN_PATH.fullmatch(raw_path) else None
+        fast = None if direct is None else direct[0].fast
+        if direct is not None and fast is not None:
+            query = b"?" + fast.query.encode() if fast.query else b""
+            if target[len(raw_path) :] == query:
+                matched = (direct[0], direct[1], self.answers[fast.answer])
+        if len(self._matches) >= _MATCH_CACHE_SIZE:
+            self._matches.clear()
+        self._matches[target] = matched
+        return matched
+
+
+FastAnswer = Callable[[FastRoutes, str], "bytes | None"]
+
+
+def agent_services(routes: FastRoutes, path_id: str) -> bytes | None:
+    """GET /v1/agent/services, as agent_services.list_services answers it."""
+    return routes.response(200, _JSON, routes.agent.state.list_body(DEFAULT_NAMESPACE))
+
+
+def agent_service(routes: FastRoutes, service_id: str) -> bytes | None:
+    """GET /v1/agent/service/:id, as agent_services.get_service answers a service that exists."""
+    if not _ID.fullmatch(service_id):
         return None
+    entry = routes.agent.state.service(DEFAULT_NAMESPACE, service_id)
+    if entry is None:
+        return None  # the 404 and its text are the handler's
+    headers = _JSON + b"X-Consul-ContentHash: " + entry.content_hash.encode() + b"\r\n"
+    return routes.response(200, headers, entry.hashed_body)
+
+
+def agent_health_text(routes: FastRoutes, name: str) -> bytes | None:
+    """GET /v1/agent/health/service/name/:name?format=text, as agent_health.health_by_name answers it."""
+    if not _ID.fullmatch(name):
+        return None
+    state = routes.agent.state
+    entries = state.services_named(DEFAULT_NAMESPACE, name)
+    if not entries:
+        return None
+    worst = worst_status(instance_status(state, entry) for entry in entries)
+    word = worst.encode()
+    headers = _COMMON + b"Content-Type: text/plain\r\nX-Consul-Reason: " + word + b"\r\n"
+    return routes.response(STATUS_CODES[worst], headers, word)
+
+
+ANSWERS: dict[str, FastAnswer] = {
+    "agent_services": agent_services,
+    "agent_service": agent_service,
+    "agent_health_text": agent_health_text,
+}
+
+
+def fast_answers(routes: tuple[Route, ...]) -> dict[str, FastAnswer]:
+    """The answer of each `fast=` route; a name without an answer, an answer no route names, or a
+    fast route without GET is a programming error, raised when the agent starts."""
+    named = {route.fast.answer: route for route in routes if route.fast is not None}
+    unknown = sorted(set(named) - set(ANSWERS))
+    unused = sorted(set(ANSWERS) - set(named))
+    no_get = sorted(name for name, route in named.items() if "GET" not in route.methods)
+    if unknown or unused or no_get:
+        raise RuntimeError(
+            f"fast routes out of step: unknown {unknown}, unused {unused}, without GET {no_get}"
+        )
+    return {name: ANSWERS[name] for name in named}
 
 
 def _plain_get(head: bytes) -> bool:

@@ -1,5 +1,5 @@
 """A deadline for reading a request head, as Go's http.Server ReadHeaderTimeout: aiohttp has none (its
-keep-alive timer, 75 s, is the only bound), so a client trickling header bytes (slowloris) could hold a
+keep-alive timer is the only bound), so a client trickling header bytes (slowloris) could hold a
 connection and a file descriptor for minutes. Here a head must be complete within HEAD_TIMEOUT_SECONDS of
 the connection opening, or of its first byte once the connection is idle between requests.
 A head aiohttp cannot parse is the client's 400, logged as one debug line rather than a traceback."""
@@ -14,9 +14,18 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
+# aiohttp internals this module leans on (tested with aiohttp 3.14.5; tests/unit/test_aiohttp_pins.py
+# fails naming the one that changed): RequestHandler's `_waiter` (a pending future exactly while it
+# waits for the next message), `_messages` (parsed requests not yet handled), `_request_count` (heads
+# parsed), `force_close()` and `handle_error(request, status, exc, message)`; web.Server's `_loop` and
+# `_kwargs`, which its own __call__ passes to RequestHandler.
+
 log = logging.getLogger("muster.http")
 
 HEAD_TIMEOUT_SECONDS = 10.0
+# An idle kept-alive connection closes after this, on the fast path and in aiohttp alike. Given to
+# aiohttp explicitly: its default is 3630 s in 3.14, not the 75 s this agent documents.
+KEEPALIVE_SECONDS = 75.0
 
 
 class HeadDeadlineHandler(RequestHandler):

@@ -22,7 +22,7 @@ from muster.config import AgentConfig
 from muster.dns.server import DNSServer
 from muster.errors import ConfigError
 from muster.http.fastpath import FastPathProtocol, FastRoutes
-from muster.http.headdeadline import HeadDeadlineServer
+from muster.http.headdeadline import KEEPALIVE_SECONDS, HeadDeadlineServer
 from muster.store import SQLiteStore
 from muster.tls import server_context
 
@@ -66,7 +66,12 @@ def plan_listeners(config: AgentConfig) -> list[Listener]:
 class FastPathSite(web.TCPSite):
     """The plain-HTTP listener: connections start on the fast path (fastpath.py) and move to aiohttp's
     handler at the first request the fast path does not answer. On stop, fast-path connections close
-    with the listener; aiohttp closes the rest as usual."""
+    with the listener; aiohttp closes the rest as usual.
+
+    aiohttp internals (tested with 3.14.5, pinned by tests/unit/test_aiohttp_pins.py): TCPSite.start is
+    replaced by BaseSite.start (registers the site) and our own create_server, setting BaseSite's
+    `_server` (read by stop() and runner.addresses) and TCPSite's `_bound_port`; it reads `_runner`,
+    `_host`, `_port` and `_backlog`."""
 
     def __init__(self, runner: web.ServerRunner, host: str, port: int, routes: FastRoutes) -> None:
         super().__init__(runner, host, port, reuse_address=True)
@@ -119,7 +124,9 @@ async def serve(agent: Agent) -> None:
     if isinstance(agent.store, SQLiteStore):
         agent.store.start(loop)
     dispatcher = Dispatcher(agent)
-    server = HeadDeadlineServer(dispatcher, handler_cancellation=True, access_log=None)
+    server = HeadDeadlineServer(
+        dispatcher, handler_cancellation=True, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS
+    )
     routes = FastRoutes(agent, dispatcher)
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()

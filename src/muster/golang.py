@@ -1,9 +1,12 @@
 """Go standard-library behaviours Consul's wire format depends on: `time.ParseDuration` and
-`Duration.String`, `strconv.ParseBool`, `strconv.Quote` (`%q`), and `encoding/json` escaping."""
+`Duration.String`, `strconv.ParseBool`, Go strings (`to_bytes`, `strconv.Quote` as `%q` prints,
+`strconv.Unquote`), and `encoding/json` escaping."""
 
 from __future__ import annotations
 
 import functools
+import re
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -130,36 +133,108 @@ def parse_bool(text: str) -> bool:
     raise ValueError(text)
 
 
-_QUOTE_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
+_SIMPLE_ESCAPES = MappingProxyType(
+    {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
+)
+_HEX = frozenset("0123456789abcdefABCDEF")
+_OCT = frozenset("01234567")
+_HEX_WIDTH = MappingProxyType({"x": 2, "u": 4, "U": 8})
+_QUOTE_ESCAPES = MappingProxyType(
+    {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+)
+
+
+# Lone surrogates that do not escape a byte (surrogateescape uses U+DC80..U+DCFF).
+_OTHER_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def to_bytes(text: str) -> bytes:
+    """The Go string (bytes) a Python string stands for: UTF-8, with U+DC80..U+DCFF as the bytes they
+    escape (Python's surrogateescape). Any other lone surrogate can only come from a UTF-16 escape, which
+    Go's decoders turn into U+FFFD: it is U+FFFD here too, as in decode.py and render.py."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return _OTHER_SURROGATE.sub("\ufffd", text).encode("utf-8", "surrogateescape")
 
 
 def quote(text: str) -> str:
-    """Go's strconv.Quote, as `%q` prints a string."""
-    parts = ['"']
-    for char in text:
-        escaped = _QUOTE_ESCAPES.get(char)
-        if escaped is not None:
-            parts.append(escaped)
-        elif char == "\ufffd" or char.isprintable():
-            parts.append(char)
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            parts.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            parts.append(f"\\u{ord(char):04x}")
+    """Go's strconv.Quote (what `%q` prints) of `to_bytes(text)`: a byte that is not UTF-8 prints as
+    `\\xff`, U+FFFD as itself; one implementation for the API's error texts and the filter's."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0xD800 <= code <= 0xDFFF:
+            out.append("\ufffd" if _OTHER_SURROGATE.match(ch) else f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        elif ch in _QUOTE_ESCAPES:
+            out.append(_QUOTE_ESCAPES[ch])
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
         else:
-            parts.append(f"\\U{ord(char):08x}")
-    parts.append('"')
-    return "".join(parts)
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def unquote(token: str) -> str | None:
+    """Go's strconv.Unquote of a complete backtick or double-quoted token; None where Go says ErrSyntax.
+    A `\\xff` or `\\377` escape that is not UTF-8 comes back as its escaped byte (see to_bytes).
+
+    The caller guarantees the token starts and ends with its delimiter and has none inside.
+    """
+    body = token[1:-1]
+    if token[0] == "`":
+        return body.replace("\r", "")  # raw strings drop carriage returns, and never fail
+    if "\\" not in body and "\n" not in body:
+        return body
+    out = bytearray()
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch == "\n":
+            return None
+        if ch != "\\":
+            j = i + 1
+            while j < n and body[j] not in "\\\n":
+                j += 1
+            out += to_bytes(body[i:j])
+            i = j
+            continue
+        if i + 1 >= n:
+            return None
+        esc = body[i + 1]
+        i += 2
+        if esc in _SIMPLE_ESCAPES:
+            out.append(_SIMPLE_ESCAPES[esc])
+        elif esc in _HEX_WIDTH:
+            digits = body[i : i + _HEX_WIDTH[esc]]
+            if len(digits) < _HEX_WIDTH[esc] or not _HEX.issuperset(digits):
+                return None
+            i += len(digits)
+            value = int(digits, 16)
+            if esc == "x":
+                out.append(value)  # one byte, possibly not valid UTF-8
+            elif value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+                return None
+            else:
+                out += chr(value).encode("utf-8")
+        elif esc in _OCT:
+            digits = body[i - 1 : i + 2]
+            if len(digits) < 3 or not _OCT.issuperset(digits) or int(digits, 8) > 255:
+                return None
+            out.append(int(digits, 8))
+            i += 2
+        else:  # includes \' : legal only inside Go rune literals
+            return None
+    return out.decode("utf-8", "surrogateescape")
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from muster.filter.ast import Match, Node, Op, make_and, make_or, negate, unparse
 from muster.filter.errors import FilterError
-from muster.filter.gostr import unquote
 from muster.filter.parser import MAX_NESTING, parse, parse_exact, position
 from muster.filter.quickparse import quick_parse
+from muster.golang import unquote
 
 # ---------------------------------------------------------------------------------------------------
 # The PEG, as data. ("lit", s) ("cls", want, chars) ("any",) ("seq", ...) ("alt", ...) ("star", e)

@@ -2,7 +2,18 @@ from __future__ import annotations
 
 import pytest
 
-from muster.golang import encode_json, format_duration, indent_json, parse_bool, parse_duration, quote
+from muster import golang
+from muster.filter import SCHEMAS, FilterError, compile_filter
+from muster.golang import (
+    encode_json,
+    format_duration,
+    indent_json,
+    parse_bool,
+    parse_duration,
+    quote,
+    to_bytes,
+    unquote,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +90,45 @@ def test_quote_matches_go_percent_q() -> None:
     assert '"web"' == quote("web")
     assert '"a\\"b\\\\c\\n\\x01"' == quote('a"b\\c\n\x01')
     assert '"caf\u00e9"' == quote("caf\u00e9")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a\udcffb", '"a\\xffb"'),  # an escaped byte that is not UTF-8: Go prints the byte
+        ("\udc80\udcc3", '"\\x80\\xc3"'),
+        ("a\ud800b", '"a\ufffdb"'),  # a lone surrogate: U+FFFD, as Go's decoders make it
+        ("\udfff\udc7f\udd00", '"\ufffd\ufffd\ufffd"'),
+        ("\ufffd", '"\ufffd"'),  # printable: as itself
+        ("\u00a0\u2028\U000e0001", '"\\u00a0\\u2028\\U000e0001"'),
+        ("\a\b\f\r\t\v\x7f", '"\\a\\b\\f\\r\\t\\v\\x7f"'),
+    ],
+)
+def test_quote_prints_what_go_prints_for_the_bytes_a_string_stands_for(text: str, expected: str) -> None:
+    assert expected == quote(text)
+    assert to_bytes(text) == to_bytes(unquote(expected) or "")  # Go: Unquote(Quote(b)) == b
+
+
+def test_to_bytes_keeps_escaped_bytes_and_makes_other_surrogates_replacement_characters() -> None:
+    assert b"a\xff\xef\xbf\xbd" == to_bytes("a\udcff\ud800")
+
+
+def test_unquote_carries_bytes_that_are_not_utf8_as_escaped_bytes() -> None:
+    assert "\udcff\u00e9" == unquote('"\\xff\\u00e9"')
+    assert quote("\udcff") == '"\\xff"' == quote(unquote('"\\377"') or "")
+
+
+def test_the_filter_and_the_api_quote_a_string_alike() -> None:
+    """One strconv.Quote: a filter's coercion error and an API error text print the same bytes."""
+    with pytest.raises(FilterError) as caught:
+        compile_filter('Port == "a\\xff\\x00"', SCHEMAS["AgentService"])
+    with pytest.raises(ValueError, match="invalid duration") as duration:
+        parse_duration("a\udcff\x00")
+    printed = quote("a\udcff\x00")
+    assert '"a\\xff\\x00"' == printed
+    assert f"parsing {printed}: invalid syntax" in str(caught.value)
+    assert f"time: invalid duration {printed}" == str(duration.value)
+    assert golang.quote is quote
 
 
 def test_encode_json_escapes_html_characters_like_go() -> None:

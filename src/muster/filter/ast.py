@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from muster.filter.gostr import quote
+from muster.golang import quote
 
 _IDENTIFIER = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*\Z")
 

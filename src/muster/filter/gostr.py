@@ -1,26 +1,14 @@
-"""Go's `strconv` as go-bexpr uses it: `Unquote` for literals, `Quote` (`%q`) for error texts, and
-`ParseInt`/`ParseUint`/`ParseBool`/`ParseFloat` for coercing values, with Go's exact error texts.
-
-Go strings are bytes; Python strings are code points. A byte that is not valid UTF-8 (from a `\\xff`
-or `\\377` escape) is carried as a lone surrogate (the `surrogateescape` convention), so it never equals
-text decoded from JSON and prints back as `\\xff`, as Go prints it.
-"""
+"""Go's `strconv` number parsing as go-bexpr uses it to coerce values: `ParseInt`, `ParseUint`, `ParseBool`,
+`ParseFloat`, with Go's exact error texts. Go strings themselves (`Quote`, `Unquote`, the byte
+convention) are muster.golang's."""
 
 from __future__ import annotations
 
 import math
 import struct
-from types import MappingProxyType
 
-_SIMPLE_ESCAPES = MappingProxyType(
-    {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
-)
-_HEX = frozenset("0123456789abcdefABCDEF")
-_OCT = frozenset("01234567")
-_HEX_WIDTH = MappingProxyType({"x": 2, "u": 4, "U": 8})
-_QUOTE_ESCAPES = MappingProxyType(
-    {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-)
+from muster.golang import quote
+
 _MAX_UINT64 = (1 << 64) - 1
 _TRUE = frozenset(("1", "t", "T", "TRUE", "true", "True"))
 _FALSE = frozenset(("0", "f", "F", "FALSE", "false", "False"))
@@ -33,94 +21,6 @@ class StrconvError(ValueError):
 
     def __init__(self, func: str, num: str, reason: str) -> None:
         super().__init__(f"strconv.{func}: parsing {quote(num)}: {reason}")
-
-
-def to_bytes(text: str) -> bytes:
-    """UTF-8 bytes of `text`; escaped bytes (U+DC80..U+DCFF) become the bytes they stand for."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a surrogate outside the escape range: Go would see 3 invalid bytes
-        return b"".join(
-            ch.encode("utf-8", "surrogateescape" if "\udc80" <= ch <= "\udcff" else "surrogatepass")
-            for ch in text
-        )
-
-
-def unquote(token: str) -> str | None:
-    """`strconv.Unquote` of a complete backtick or double-quoted token; None where Go says ErrSyntax.
-
-    The grammar guarantees the token starts and ends with its delimiter and has none inside.
-    """
-    body = token[1:-1]
-    if token[0] == "`":
-        return body.replace("\r", "")  # raw strings drop carriage returns, and never fail
-    if "\\" not in body and "\n" not in body:
-        return body
-    out = bytearray()
-    i, n = 0, len(body)
-    while i < n:
-        ch = body[i]
-        if ch == "\n":
-            return None
-        if ch != "\\":
-            j = i + 1
-            while j < n and body[j] not in "\\\n":
-                j += 1
-            out += to_bytes(body[i:j])
-            i = j
-            continue
-        if i + 1 >= n:
-            return None
-        esc = body[i + 1]
-        i += 2
-        if esc in _SIMPLE_ESCAPES:
-            out.append(_SIMPLE_ESCAPES[esc])
-        elif esc in _HEX_WIDTH:
-            digits = body[i : i + _HEX_WIDTH[esc]]
-            if len(digits) < _HEX_WIDTH[esc] or not _HEX.issuperset(digits):
-                return None
-            i += len(digits)
-            value = int(digits, 16)
-            if esc == "x":
-                out.append(value)  # one byte, possibly not valid UTF-8
-            elif value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
-                return None
-            else:
-                out += chr(value).encode("utf-8")
-        elif esc in _OCT:
-            digits = body[i - 1 : i + 2]
-            if len(digits) < 3 or not _OCT.issuperset(digits) or int(digits, 8) > 255:
-                return None
-            out.append(int(digits, 8))
-            i += 2
-        else:  # includes \' : legal only inside Go rune literals
-            return None
-    return out.decode("utf-8", "surrogateescape")
-
-
-def quote(text: str) -> str:
-    """Go's `strconv.Quote`, which is what `%q` prints for strings and Stringers."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0xD800 <= code <= 0xDFFF:
-            out.extend(f"\\x{b:02x}" for b in to_bytes(ch))  # invalid UTF-8 bytes
-        elif ch.isprintable():
-            out.append(ch)
-        elif ch in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
 
 
 def _lower(ch: str) -> str:

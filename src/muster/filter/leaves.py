@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 from muster.filter.ast import Match, Op
 from muster.filter.errors import FilterError
-from muster.filter.gostr import StrconvError, quote, round_float32
+from muster.filter.gostr import StrconvError, round_float32
 from muster.filter.regex import RegexError, compile_search
 from muster.filter.types import (
     GoType,
@@ -29,6 +29,7 @@ from muster.filter.types import (
     has_subfields,
     operators,
 )
+from muster.golang import quote
 
 Test: TypeAlias = Callable[[Any], bool]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from muster.filter.ast import Match, Node, make_and, make_or, negate
 from muster.filter.errors import FilterError
-from muster.filter.gostr import to_bytes
 from muster.filter.quickparse import quick_parse
 from muster.filter.scanner import EOF, Scanner
+from muster.golang import to_bytes
 
 MAX_EXPRESSION_BYTES = 64 * 1024
 """Longest expression accepted, in UTF-8 bytes (go-bexpr has no limit)."""

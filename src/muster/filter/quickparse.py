@@ -13,7 +13,7 @@ import re
 from types import MappingProxyType
 
 from muster.filter.ast import Match, Node, Op, make_and, make_or, negate
-from muster.filter.gostr import unquote
+from muster.golang import unquote
 
 # Alternatives are told apart by their first character; findall runs at C speed and skips what
 # matches none, which the length check catches.

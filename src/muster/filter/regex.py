@@ -12,7 +12,7 @@ from typing import Any
 
 import re2
 
-from muster.filter.gostr import to_bytes
+from muster.golang import to_bytes
 
 _METACHARACTERS = frozenset("\\.+*?()|[]{}^$")
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from muster.filter.ast import Op
-from muster.filter.gostr import unquote
+from muster.golang import unquote
 
 _WS_RUN = re.compile(r"[ \t\r\n]*")
 _IDENTIFIER = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")

@@ -1239,3 +1239,15 @@ def test_empty_partition_parameter_is_allowed(agent: AgentProcess) -> None:
 def test_partition_in_body_is_an_unknown_field(agent: AgentProcess) -> None:
     reply = agent.put(REGISTER, {"Name": "web", "Partition": "default"})
     assert (400, 'Request decode failed: json: unknown field "Partition"') == error(reply)
+
+
+def test_an_empty_sidecar_service_block_registers_a_sidecar_with_every_default(agent: AgentProcess) -> None:
+    register_ok(agent, {"Name": "web", "Port": 80, "Connect": {"SidecarService": {}}})
+
+    sidecar = services(agent)["web-sidecar-proxy"]
+
+    assert ("web-sidecar-proxy", "connect-proxy", 21000) == (
+        sidecar["Service"],
+        sidecar["Kind"],
+        sidecar["Port"],
+    )

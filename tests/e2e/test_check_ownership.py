@@ -4,11 +4,13 @@ embedded check whose ID another service (or the node) owns needs write on that o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.agentproc import AgentProcess
@@ -116,3 +118,75 @@ def test_reregistering_own_checks_needs_no_other_permission(acl_agent: AgentProc
     assert 200 == acl_agent.put("/v1/agent/service/register", body, headers=headers).status
     assert 200 == acl_agent.put("/v1/agent/service/register", body, headers=headers).status
     assert "web-1" == _owner(acl_agent, "web-1-ttl")
+
+
+def test_a_sidecar_cannot_take_over_the_service_that_holds_its_fixed_id(acl_agent: AgentProcess) -> None:
+    payments = {"Name": "payments", "ID": "web-sidecar-proxy", "Port": 1234}
+    assert 200 == acl_agent.put("/v1/agent/service/register", payments, headers=ROOT_HEADERS).status
+    secret, accessor = _token(acl_agent, "web-prefix", 'service_prefix "web" { policy = "write" }')
+    body = {"Name": "web", "Port": 80, "Connect": {"SidecarService": {"Tags": ["t"]}}}
+
+    reply = acl_agent.put("/v1/agent/service/register", body, headers={"X-Consul-Token": secret})
+
+    assert (403, _denied(accessor, "service:write", "payments")) == (reply.status, reply.text)
+    held = acl_agent.get("/v1/agent/service/web-sidecar-proxy", headers=ROOT_HEADERS).json()
+    assert "payments" == held["Service"]
+
+
+def test_checks_follow_their_service_when_it_is_renamed(acl_agent: AgentProcess) -> None:
+    secret, accessor = _token(acl_agent, "web-prefix", 'service_prefix "web" { policy = "write" }')
+    headers = {"X-Consul-Token": secret}
+    assert (
+        200
+        == acl_agent.put(
+            "/v1/agent/service/register", {"Name": "web", "ID": "x"}, headers=ROOT_HEADERS
+        ).status
+    )
+    check = {"Name": "c", "ServiceID": "x", "TTL": "10m"}
+    assert 200 == acl_agent.put("/v1/agent/check/register", check, headers=headers).status
+    assert (
+        200
+        == acl_agent.put("/v1/agent/service/register", {"Name": "db", "ID": "x"}, headers=ROOT_HEADERS).status
+    )
+
+    denied = _denied(accessor, "service:write", "db")
+    fail = acl_agent.put("/v1/agent/check/fail/c?note=pwned", headers=headers)
+    deregister = acl_agent.put("/v1/agent/check/deregister/c", headers=headers)
+
+    assert [(403, denied), (403, denied)] == [(r.status, r.text) for r in (fail, deregister)]
+    assert "db" == acl_agent.get("/v1/agent/checks", headers=ROOT_HEADERS).json()["c"]["ServiceName"]
+    entries = acl_agent.get("/v1/health/service/db", headers=ROOT_HEADERS).json()
+    entry = next(e for e in entries if e["Service"]["ID"] == "x")
+    assert ["db"] == [c["ServiceName"] for c in entry["Checks"] if c["CheckID"] == "c"]
+
+
+def test_a_registration_racing_another_name_is_vetted_against_what_it_replaces(
+    acl_agent: AgentProcess,
+) -> None:
+    secret, _ = _token(acl_agent, "web-only", 'service "web" { policy = "write" }')
+
+    async def trial(i: int) -> str:
+        base, service_id = acl_agent.url, f"x{i}"
+        async with aiohttp.ClientSession() as session:
+            attempts = [
+                session.put(
+                    f"{base}/v1/agent/service/register",
+                    json={"Name": "web", "ID": service_id},
+                    headers={"X-Consul-Token": secret},
+                )
+                for _ in range(12)
+            ]
+            owner = session.put(
+                f"{base}/v1/agent/service/register",
+                json={"Name": "db", "ID": service_id},
+                headers=ROOT_HEADERS,
+            )
+            replies = await asyncio.gather(owner, *attempts)
+            assert 200 == replies[0].status
+            for reply in replies:
+                reply.release()
+            async with session.get(f"{base}/v1/agent/service/{service_id}", headers=ROOT_HEADERS) as final:
+                return str((await final.json())["Service"])
+
+    # The owner's 200 is never undone by a token that may not write db: web got in only before it.
+    assert ["db"] * 15 == [asyncio.run(trial(i)) for i in range(15)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -176,19 +176,24 @@ class CheckOps:
                 SCRIPTS_DISABLED_REMOTE if definition.source == "remote" else SCRIPTS_DISABLED_LOCAL
             )
 
-    async def register_check(self, definition: CheckDefinition) -> None:
+    async def register_check(
+        self, definition: CheckDefinition, vet: Callable[[], None] = lambda: None
+    ) -> None:
+        """`vet` (the endpoint's ACL decisions) runs again just before the commit, holding the lock of
+        the check's service."""
         namespace, service_id = definition.namespace, definition.service_id
         if not service_id:
-            await self._register_check_locked(definition)
+            await self._register_check_locked(definition, vet)
             return
         await self.agent.service_locks.run(
-            [(namespace, service_id)], lambda: self._register_check_locked(definition)
+            [(namespace, service_id)], lambda: self._register_check_locked(definition, vet)
         )
 
-    async def _register_check_locked(self, definition: CheckDefinition) -> None:
+    async def _register_check_locked(self, definition: CheckDefinition, vet: Callable[[], None]) -> None:
         key = (definition.namespace, definition.check_id)
         if definition.service_id and self.agent.state.service(key[0], definition.service_id) is None:
             raise _missing_service(definition.service_id)  # deregistered while this call waited
+        vet()
 
         def apply() -> None:
             self.agent.put_check(definition)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from muster.checks.definition import build_definition, embedded_checks
@@ -33,7 +33,7 @@ class ServiceRegistration:
     service: Service
     checks: list[CheckDefinition]
     sidecar: ServiceRegistration | None = None
-    sidecar_fields: dict[str, Any] = field(default_factory=dict)
+    sidecar_fields: dict[str, Any] | None = None  # Connect.SidecarService as given ({} = defaults)
 
 
 def _multierror(messages: list[str]) -> str:

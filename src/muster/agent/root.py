@@ -281,7 +281,7 @@ class Agent:
         self, fields: dict[str, Any], *, namespace: str, token: str
     ) -> ServiceRegistration:
         registration = build_registration(fields, namespace=namespace, token=token, source="remote")
-        if registration.sidecar_fields:
+        if registration.sidecar_fields is not None:  # `"SidecarService": {}` asks for all defaults
             service = registration.service
             sidecar_id = f"{service.id}-sidecar-proxy"
             existing = self.state.service(namespace, sidecar_id)
@@ -297,16 +297,23 @@ class Agent:
         return registration
 
     async def register_service(
-        self, registration: ServiceRegistration, *, replace_existing_checks: bool
+        self,
+        registration: ServiceRegistration,
+        *,
+        replace_existing_checks: bool,
+        vet: Callable[[], None] = lambda: None,
     ) -> None:
+        """`vet` (the endpoint's ACL decisions) runs again holding the service locks: what it read
+        before waiting for them can have changed."""
         keys = [(part.service.namespace, part.service.id) for part in _parts(registration)]
         await self.service_locks.run(
-            keys, lambda: self._register_service_locked(registration, replace_existing_checks)
+            keys, lambda: self._register_service_locked(registration, replace_existing_checks, vet)
         )
 
     async def _register_service_locked(
-        self, registration: ServiceRegistration, replace_existing_checks: bool
+        self, registration: ServiceRegistration, replace_existing_checks: bool, vet: Callable[[], None]
     ) -> None:
+        vet()
         ops: list[Op] = []
         pruned: list[tuple[str, str]] = []
         for part in _parts(registration):

@@ -104,6 +104,11 @@ class LocalState:
     def put_service(self, service: Service) -> None:
         wire = agent_service(service, self.datacenter)
         self.services[(service.namespace, service.id)] = ServiceEntry(service, wire, encode_json(wire))
+        # Its checks carry its name and tags: a re-registration under another name must move them, or
+        # health answers and ACL decisions would follow the old name (Consul looks the service up).
+        tags = list(service.tags) if service.tags else None  # as Agent.put_check sets them
+        for check in self._by_owner.get((service.namespace, service.id), {}).values():
+            check.service_name, check.service_tags = service.name, tags
         self._changed(service.namespace, service.id)
 
     def remove_service(self, namespace: str, service_id: str) -> None:

@@ -73,17 +73,21 @@ async def register_check(call: Call) -> web.Response:
     namespace = call.namespace(fields.get("Namespace", ""))
     ops = call.agent.check_ops
     definition = ops.prepare_check(fields, namespace=namespace, token=call.token())
-    node = call.agent.config.node_name
-    if definition.service_id:
-        entry = call.agent.state.service(namespace, definition.service_id)
-        authz.require("service", entry.service.name if entry is not None else "", "write", namespace)
-    else:
-        authz.require("node", node, "write")
-    existing = call.agent.state.checks.get((namespace, definition.check_id))
-    if existing is not None:
-        require_owner_write(authz, existing, node)
+    node, state = call.agent.config.node_name, call.agent.state
+
+    def vet() -> None:  # again holding the service lock: the owners it reads can change meanwhile
+        if definition.service_id:
+            entry = state.service(namespace, definition.service_id)
+            authz.require("service", entry.service.name if entry is not None else "", "write", namespace)
+        else:
+            authz.require("node", node, "write")
+        existing = state.checks.get((namespace, definition.check_id))
+        if existing is not None:
+            require_owner_write(authz, existing, node)
+
+    vet()
     ops.check_scripts(definition)
-    await ops.register_check(definition)
+    await ops.register_check(definition, vet=vet)
     return render.empty_ok()
 
 

@@ -4,6 +4,7 @@ deregister: Consul's agent service endpoints (§2.2-2.5, §4.1)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -83,6 +84,38 @@ def _require_check_owners(
             require_owner_write(authz, existing, node)
 
 
+def _registration_acl(
+    call: Call, authz: Authorizer, registration: ServiceRegistration, namespace: str
+) -> Callable[[], None]:
+    """Every permission a registration needs, as one function: run once before it waits for the
+    service locks, and again holding them, since what it reads (the service and checks an ID already
+    names) can change while it waits."""
+    agent, node = call.agent, call.agent.config.node_name
+    service = registration.service
+    sidecar_authz = authz
+    if registration.sidecar is not None and registration.sidecar.service.token != service.token:
+        sidecar_authz = agent.acl.authorize(registration.sidecar.service.token)
+
+    def vet() -> None:
+        authz.require("service", service.name, "write", namespace)
+        existing = agent.state.service(namespace, service.id)
+        if existing is not None:
+            authz.require("service", existing.service.name, "write", namespace)
+        if service.kind == "connect-proxy":
+            destination = (service.proxy or {}).get("DestinationServiceName", "")
+            authz.require("service", destination, "write", namespace)
+        _require_check_owners(authz, registration, agent.state, node)
+        if registration.sidecar is not None:
+            sidecar = registration.sidecar.service
+            sidecar_authz.require("service", sidecar.name, "write", namespace)
+            taken = agent.state.service(namespace, sidecar.id)  # its ID is fixed: <id>-sidecar-proxy
+            if taken is not None:
+                sidecar_authz.require("service", taken.service.name, "write", namespace)
+            _require_check_owners(sidecar_authz, registration.sidecar, agent.state, node)
+
+    return vet
+
+
 async def register_service(call: Call) -> web.Response:
     call.guard_partition()
     fields = await call.decode(SERVICE_DEFINITION)
@@ -91,25 +124,14 @@ async def register_service(call: Call) -> web.Response:
     namespace = call.namespace(fields.get("Namespace", ""))
     agent = call.agent
     registration = agent.prepare_registration(fields, namespace=namespace, token=call.token())
-    service = registration.service
-    authz.require("service", service.name, "write", namespace)
-    existing = agent.state.service(namespace, service.id)
-    if existing is not None:
-        authz.require("service", existing.service.name, "write", namespace)
-    if service.kind == "connect-proxy":
-        authz.require("service", (service.proxy or {}).get("DestinationServiceName", ""), "write", namespace)
-    _require_check_owners(authz, registration, agent.state, agent.config.node_name)
-    if registration.sidecar is not None:
-        sidecar = registration.sidecar.service
-        sidecar_authz = agent.acl.authorize(sidecar.token) if sidecar.token != service.token else authz
-        sidecar_authz.require("service", sidecar.name, "write", namespace)
-        _require_check_owners(sidecar_authz, registration.sidecar, agent.state, agent.config.node_name)
+    vet = _registration_acl(call, authz, registration, namespace)
+    vet()
     agent.validate_add(registration)
     replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in (
         "",
         "true",
     )
-    await agent.register_service(registration, replace_existing_checks=replace)
+    await agent.register_service(registration, replace_existing_checks=replace, vet=vet)
     return render.empty_ok()
 
 

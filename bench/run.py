@@ -33,7 +33,7 @@ SECTIONS = ("http", "registration", "blocking", "checks", "startup")
 def suites(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     return {
         "http": lambda: http_endpoints.run(seconds=3 if quick else 10),
-        "registration": lambda: registration.run(seconds=4 if quick else 10),
+        "registration": lambda: registration.run(seconds=4 if quick else 10, rounds=1 if quick else 3),
         "blocking": lambda: blocking.run(waiters=10_000),
         "checks": lambda: checks.run(seconds=20 if quick else 60),
         "startup": lambda: startup.run(services=10_000),

@@ -124,6 +124,11 @@ _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
+def is_decimal(text: str) -> bool:
+    """ASCII digits only, as Go's strconv parses: str.isdigit() also takes "²" and "٣"."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_bool(text: str) -> bool:
     """Go's strconv.ParseBool; ValueError for anything else, the empty string included."""
     if text in _TRUE:

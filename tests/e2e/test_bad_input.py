@@ -252,3 +252,16 @@ def test_script_and_grpc_checks_run_with_the_largest_timeout(
         assert ("passing", f"gRPC check {server.address}: success") == wait_status(agent, "grpc", "passing")
         assert LONGEST == agent.get("/v1/agent/checks").json()["grpc"]["Timeout"]  # shown as asked
     no_traceback(agent)
+
+
+@pytest.mark.parametrize(
+    "digits", ["%C2%B2", "%D9%A3", "%EF%BC%91"]
+)  # superscript 2, Arabic-Indic 3, fullwidth 1
+@pytest.mark.parametrize(
+    "path", ["/v1/catalog/services", "/v1/health/service/web", "/v1/agent/service/web", "/v1/catalog/nodes"]
+)
+def test_an_index_of_non_ascii_digits_is_a_400(acl_agent: AgentProcess, path: str, digits: str) -> None:
+    reply = acl_agent.get(f"{path}?index={digits}&wait=1s")
+
+    assert (400, "Invalid index") == (reply.status, reply.text)
+    no_traceback(acl_agent)

@@ -298,3 +298,15 @@ def test_cached_health_answers_follow_output_only_changes_and_each_query(agent: 
     assert agent.get("/v1/health/service/out?tag=b").json() == []
     assert agent.get("/v1/health/service/out?tag=a&tag=b").json() == []
     assert agent.get("/v1/health/service/out?ns=other").json() == []
+
+
+def test_a_repeated_parameter_in_another_order_is_another_answer(agent: AgentProcess) -> None:
+    for port in (1, 2):
+        body = {"Name": "web", "ID": f"w{port}", "Port": port}
+        assert 200 == agent.put("/v1/agent/service/register", body).status
+    one, two = "filter=Service.Port==1", "filter=Service.Port==2"
+
+    first = agent.get(f"/v1/health/service/web?{one}&{two}").json()
+    swapped = agent.get(f"/v1/health/service/web?{two}&{one}").json()  # the first value is the one read
+
+    assert (["w1"], ["w2"]) == ([e["Service"]["ID"] for e in first], [e["Service"]["ID"] for e in swapped])

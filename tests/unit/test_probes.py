@@ -242,6 +242,8 @@ async def test_tcp_open_and_closed(ctx: ProbeContext) -> None:
         ("127.0.0.1", "dial tcp: address 127.0.0.1: missing port in address"),
         ("::1:80", "dial tcp: address ::1:80: too many colons in address"),
         ("127.0.0.1:99999", "dial tcp: address 99999: invalid port"),
+        ("127.0.0.1:\u00b2", "dial tcp: lookup tcp/\u00b2: unknown port"),  # int() would take "²"'s kin
+        ("127.0.0.1:\u0663", "dial tcp: lookup tcp/\u0663: unknown port"),
     ],
 )
 @pytest.mark.asyncio

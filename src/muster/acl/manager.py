@@ -48,7 +48,7 @@ from muster.acl.writes import (
     system_token,
 )
 from muster.errors import BadRequest, Forbidden, NotFound
-from muster.golang import quote
+from muster.golang import is_decimal, quote
 from muster.quarantine import Quarantine
 from muster.store import Op, SQLiteStore, Store
 
@@ -234,7 +234,7 @@ class ACLManager:
         except OSError:
             return 0
         digits = raw.split()[0] if raw else ""
-        return int(digits) if digits.isdigit() else 0
+        return int(digits) if is_decimal(digits) else 0
 
     async def bootstrap(self, secret: str = "") -> Token:
         """PUT /v1/acl/bootstrap: the first management token, once (or again via the reset file)."""

@@ -12,7 +12,7 @@ from typing import Any
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE
 from muster.acl.policies import content_hash
 from muster.decode import BOOL, DURATION, INT, OPAQUE, STR, STR_LIST, STRUCT_LIST, Field, Schema
-from muster.golang import quote
+from muster.golang import is_decimal, quote
 
 ANONYMOUS_SECRET = "anonymous"  # noqa: S105 - Consul's well-known SecretID of the anonymous token
 ANONYMOUS_DESCRIPTION = "Anonymous Token"
@@ -117,7 +117,7 @@ def parse_time(text: str) -> int:
     dot = text.find(".")
     if dot != -1:  # keep nanoseconds that datetime would round to microseconds
         end = dot + 1
-        while end < len(text) and text[end].isdigit():
+        while end < len(text) and is_decimal(text[end]):
             end += 1
         nanos += int(text[dot + 1 : end][:9].ljust(9, "0"))
     return nanos

@@ -13,7 +13,7 @@ from aiohttp import web
 from muster.acl.authorizer import Authorizer
 from muster.decode import Schema, decode_body
 from muster.errors import BadRequest, DecodeError, PayloadTooLarge
-from muster.golang import parse_duration
+from muster.golang import is_decimal, parse_duration
 from muster.models import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ class Call:
         raw = self.query.get("index", "")
         if not raw:
             return 0
-        if not raw.isdigit() or int(raw) >= 1 << 64:
+        if not is_decimal(raw) or int(raw) >= 1 << 64:
             raise BadRequest("Invalid index")
         return int(raw)
 

@@ -60,14 +60,15 @@ async def blocking(
 _NOT_IN_KEY = frozenset({"index", "wait", "stale", "consistent", "cached", "pretty"})
 
 
-def _cache_key(call: Call, namespace: str) -> tuple[str, str, frozenset[str]] | None:
+def _cache_key(call: Call, namespace: str) -> tuple[str, str, tuple[str, ...]] | None:
     """What an answer depends on besides the catalog: the path and query (all of it, `tag` repeats
     included, less the blocking and formatting options). With ACLs on, answers depend on the token
     and its policies too: those are not cached."""
     if call.agent.acl.enabled:
         return None
     pairs = call.request.rel_url.raw_query_string.split("&")
-    kept = frozenset(p for p in pairs if p.partition("=")[0] not in _NOT_IN_KEY)
+    # In order: a repeated parameter's first value is the one read, so order is part of the answer.
+    kept = tuple(p for p in pairs if p.partition("=")[0] not in _NOT_IN_KEY)
     return call.request.path, namespace, kept
 
 

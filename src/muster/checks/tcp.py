@@ -10,6 +10,7 @@ import socket
 import ssl
 
 from muster.checks.base import CheckResult, Probe, ProbeContext, timeout_seconds
+from muster.golang import is_decimal
 from muster.models import CRITICAL, PASSING, CheckDefinition
 
 
@@ -46,14 +47,14 @@ def split_host_port(addr: str, network: str) -> tuple[str, int]:
             raise GoError(f"{prefix}: missing port in address")
         if ":" in host:
             raise GoError(f"{prefix}: too many colons in address")
-    if port_text.isdigit():
+    if is_decimal(port_text):
         port = int(port_text)
         if port > 65535:
             raise GoError(f"dial {network}: address {port_text}: invalid port")
         return host, port
     try:
         return host, socket.getservbyname(port_text, network)
-    except OSError:
+    except (OSError, UnicodeError):  # a name the services database cannot hold is unknown too
         raise GoError(f"dial {network}: lookup {network}/{port_text}: unknown port") from None
 
 

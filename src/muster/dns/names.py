@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from muster.golang import is_decimal
 from muster.models import DEFAULT_NAMESPACE
 
 SERVICE, NODE, ADDR, APEX, INVALID = "service", "node", "addr", "apex", "invalid"
@@ -113,7 +114,7 @@ def reverse_address(labels: list[str]) -> str | None:
     """The address a reverse name stands for (labels lowercased, without the root); None otherwise."""
     if labels[-2:] == ["in-addr", "arpa"] and len(labels) == 6:
         octets = labels[3::-1]
-        if all(o.isdigit() and len(o) <= 3 and int(o) <= 255 for o in octets):
+        if all(is_decimal(o) and len(o) <= 3 and int(o) <= 255 for o in octets):
             return str(ipaddress.IPv4Address(".".join(octets)))
         return None
     if labels[-2:] == ["ip6", "arpa"] and len(labels) == 34:

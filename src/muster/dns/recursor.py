@@ -11,6 +11,7 @@ import struct
 from collections.abc import Sequence
 
 from muster.dns.names import ip_of
+from muster.golang import is_decimal
 
 log = logging.getLogger("muster.dns")
 DNS_PORT = 53
@@ -22,11 +23,11 @@ def recursor_address(text: str) -> tuple[str, int]:
     text = text.strip()
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else DNS_PORT
+        return host, int(rest[1:]) if rest.startswith(":") and is_decimal(rest[1:]) else DNS_PORT
     if ip_of(text) is not None:
         return text, DNS_PORT
     host, sep, port = text.rpartition(":")
-    if sep and port.isdigit():
+    if sep and is_decimal(port):
         return host, int(port)
     return text, DNS_PORT
 

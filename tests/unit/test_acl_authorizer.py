@@ -186,3 +186,12 @@ def test_prefix_lookup_is_the_longest_matching_prefix(prefixes: dict[str, str], 
     matching = [p for p in prefixes if name.startswith(p)]
     expected = prefixes[max(matching, key=len)] if matching else None
     assert expected == compiled.access("node", name)
+
+
+def test_namespaces_without_rules_of_their_own_share_one_compiled_entry() -> None:
+    authorizer = authz('service "web" { policy = "read" }')
+
+    decisions = {authorizer.allowed("service", "web", namespace=f"ns{i}") for i in range(1000)}
+
+    assert {False} == decisions  # rules of the home namespace do not reach others
+    assert len(authorizer._by_namespace) <= 1

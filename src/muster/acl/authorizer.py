@@ -138,6 +138,7 @@ class Authorizer:
         self._everywhere = tuple(everywhere)
         self._blocks = tuple(b for rules in (*self._home, *self._everywhere) for b in rules.namespaces)
         self._by_namespace: dict[str, CompiledRules] = {}
+        self._elsewhere: CompiledRules | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -147,9 +148,15 @@ class Authorizer:
         compiled = self._by_namespace.get(namespace)
         if compiled is None:
             sources = list(self._everywhere)
+            block = _best_block(self._blocks, namespace)
+            if namespace != self.namespace and block is None:
+                # No rules of its own: every such namespace shares one entry, so the distinct
+                # names clients ask about cannot grow this map.
+                if self._elsewhere is None:
+                    self._elsewhere = compile_rules(sources)
+                return self._elsewhere
             if namespace == self.namespace:
                 sources.extend(self._home)
-            block = _best_block(self._blocks, namespace)
             if block is not None:
                 sources.append(block)
             compiled = self._by_namespace[namespace] = compile_rules(sources)

@@ -53,6 +53,9 @@ class LocalState:
         self.index = 1
         self.output_version = 0  # bumped by output-only check changes, which leave the index alone
         self.waiters = Waiters()
+        # Per-namespace caches hold only namespaces that have services: a read naming any other one is
+        # answered empty without filling them (distinct ?ns= values must not grow memory).
+        self._service_counts: dict[str, int] = {}
         self._list_bodies: dict[str, bytes] = {}
         self._sorted: dict[str, list[ServiceEntry]] = {}
         self._by_name: dict[str, dict[str, list[ServiceEntry]]] = {}
@@ -66,6 +69,8 @@ class LocalState:
 
     def services_in(self, namespace: str) -> list[ServiceEntry]:
         """A namespace's services sorted by ID; the list is shared until the next change (do not mutate)."""
+        if namespace not in self._service_counts:
+            return []
         entries = self._sorted.get(namespace)
         if entries is None:
             keys = sorted(k for k in self.services if k[0] == namespace)
@@ -74,6 +79,8 @@ class LocalState:
 
     def services_named(self, namespace: str, name: str) -> list[ServiceEntry]:
         """Instances of one service name (the load-balancer path): an index rebuilt after a change."""
+        if namespace not in self._service_counts:
+            return []
         index = self._by_name.get(namespace)
         if index is None:
             index = {}
@@ -84,6 +91,8 @@ class LocalState:
 
     def list_body(self, namespace: str) -> bytes:
         """`{"id":AgentService,...}` for a namespace, rebuilt only after a change."""
+        if namespace not in self._service_counts:
+            return b"{}"
         body = self._list_bodies.get(namespace)
         if body is None:
             body = join_services(self.services_in(namespace))
@@ -103,7 +112,10 @@ class LocalState:
     # -- writes: synchronous, bump the index, then wake waiters ---------------
     def put_service(self, service: Service) -> None:
         wire = agent_service(service, self.datacenter)
-        self.services[(service.namespace, service.id)] = ServiceEntry(service, wire, encode_json(wire))
+        key = (service.namespace, service.id)
+        if key not in self.services:
+            self._service_counts[service.namespace] = self._service_counts.get(service.namespace, 0) + 1
+        self.services[key] = ServiceEntry(service, wire, encode_json(wire))
         # Its checks carry its name and tags: a re-registration under another name must move them, or
         # health answers and ACL decisions would follow the old name (Consul looks the service up).
         tags = list(service.tags) if service.tags else None  # as Agent.put_check sets them
@@ -113,6 +125,9 @@ class LocalState:
 
     def remove_service(self, namespace: str, service_id: str) -> None:
         if self.services.pop((namespace, service_id), None) is not None:
+            self._service_counts[namespace] -= 1
+            if not self._service_counts[namespace]:
+                del self._service_counts[namespace]
             self._changed(namespace, service_id)
 
     def put_check(self, check: Check) -> None:

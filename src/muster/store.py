@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -145,6 +146,7 @@ class SQLiteStore:
         self._conn.execute("PRAGMA synchronous=FULL")
         for statement in _SCHEMA:
             self._conn.execute(statement)
+        self._identity = _file_identity(path)  # the file this connection writes, as found at open
         with contextlib.suppress(OSError):  # left by a version that mapped it; unused now
             Path(f"{path}-shm").unlink()
         self.reserve = Reserve(path.parent / RESERVE_NAME)
@@ -283,6 +285,10 @@ class SQLiteStore:
             final[(op.table, op.namespace, op.key)] = op
             count += 1
         statements = list(_statements(final.values()))
+        if _file_identity(self.path) != self._identity:
+            # Removed or replaced under the agent (a data dir deleted, a restored backup copied over):
+            # a commit would land in a file no start will read, so nothing is acknowledged.
+            return f"{self.path} was removed or replaced while the agent ran: restart the agent"
         try:
             if len(statements) == 1:  # a statement on its own is a transaction: one hand-over, not three
                 self._conn.execute(*statements[0])
@@ -303,6 +309,15 @@ class SQLiteStore:
         self.stats.last_commit_seconds = time.perf_counter() - started
         self._uncheckpointed += 1
         return None
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the database file, or None when there is none: one stat per batch."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _statements(ops: Iterable[Op]) -> Iterator[tuple[str, tuple[str | bytes, ...]]]:

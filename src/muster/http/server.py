@@ -21,6 +21,7 @@ from muster.api.app import Dispatcher
 from muster.config import AgentConfig
 from muster.dns.server import DNSServer
 from muster.errors import ConfigError
+from muster.gcpause import FrozenSurvivors
 from muster.http.fastpath import FastPathProtocol, FastRoutes
 from muster.http.headdeadline import KEEPALIVE_SECONDS, HeadDeadlineServer
 from muster.store import SQLiteStore
@@ -143,6 +144,8 @@ async def serve(agent: Agent) -> None:
     await agent.runner.start()
     await agent.start_catalog()
     reaper = asyncio.create_task(agent.check_ops.reap_forever())
+    collector = FrozenSurvivors(loop)
+    collector.start()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -158,6 +161,7 @@ async def serve(agent: Agent) -> None:
         log.info("shutting down: waking blocked queries, finishing requests in flight")
         agent.state.waiters.close()
         reaper.cancel()
+        collector.stop()
         await agent.runner.stop()
         if dns_server is not None:
             await dns_server.stop()

@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -52,6 +53,7 @@ class AgentProcess:
         self.port = 0
         self.dns_port = 0  # -1 when the agent runs without DNS
         self.stderr_lines: list[str] = []
+        self.startup_timeout = STARTUP_TIMEOUT
 
     @property
     def address(self) -> str:
@@ -87,9 +89,11 @@ class AgentProcess:
         env = dict(os.environ, **(self.env or {}))
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         threading.Thread(target=self._drain_stderr, args=(self.proc,), daemon=True).start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode()
+        # stdout is read by a thread, so the deadline holds even when the agent prints nothing at all.
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read_stdout, args=(self.proc, lines), daemon=True).start()
+        deadline = time.monotonic() + self.startup_timeout
+        line = self._next_line(lines, deadline)
         if not line.startswith("HTTP API listening on "):
             self.proc.wait(timeout=5)
             raise RuntimeError(f"agent did not start: {line!r} {''.join(self.stderr_lines)}")
@@ -97,12 +101,31 @@ class AgentProcess:
         self.dns_port = -1
         if self._dns_enabled():
             while not line.startswith("DNS listening on "):  # after the HTTP(S) lines, in one write
-                line = self.proc.stdout.readline().decode()
+                line = self._next_line(lines, deadline)
                 if not line:
                     raise RuntimeError(f"agent printed no DNS line: {''.join(self.stderr_lines)}")
             self.dns_port = int(line.split()[3].rsplit(":", 1)[1])  # DNS listening on HOST:PORT (udp, tcp)
-        assert time.monotonic() < deadline
         return self
+
+    def _next_line(self, lines: queue.Queue[str], deadline: float) -> str:
+        try:
+            return lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self._close_pipes()
+            raise RuntimeError(
+                f"agent did not start within {self.startup_timeout} s: {''.join(self.stderr_lines)}"
+            ) from None
+
+    @staticmethod
+    def _read_stdout(proc: subprocess.Popen[bytes], lines: queue.Queue[str]) -> None:
+        assert proc.stdout is not None
+        with contextlib.suppress(ValueError, OSError):  # closed once the process is gone
+            for raw in proc.stdout:
+                lines.put(raw.decode(errors="replace"))
+        lines.put("")  # end of output
 
     def _dns_enabled(self) -> bool:
         cmd = self.command()

@@ -48,6 +48,7 @@ class Call:
     path_id: str
     query: dict[str, str] = field(default_factory=dict)
     _authorizer: Authorizer | None = None
+    partition_checked: bool = False  # guard_partition ran: endpoints that check early skip the repeat
 
     @property
     def pretty(self) -> bool:
@@ -55,6 +56,9 @@ class Call:
 
     def guard_partition(self) -> None:
         """Partitions are a Consul Enterprise feature Muster does not have; namespaces it has (§1.8)."""
+        if self.partition_checked:
+            return
+        self.partition_checked = True
         if self.query.get("partition"):
             raise BadRequest(
                 'Invalid query parameter: "partition" - Partitions are a Consul Enterprise feature'

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from tests.etcdcluster import EtcdCluster  # noqa: E402
 
+from muster.agent.identity import NodeIdentity  # noqa: E402
 from muster.agent.state import LocalState  # noqa: E402
 from muster.catalog import Scope  # noqa: E402 - after the path is set
 from muster.catalog.config import CatalogConfig, EtcdConfig  # noqa: E402
@@ -96,18 +97,20 @@ class Tally:
 
 
 class SimAgent:
-    """What CatalogSync and LocalCatalog need of an Agent, and nothing else: config, node_id, state."""
+    """One simulated agent: its state, its node, and the real LocalCatalog and CatalogSync over them."""
 
     def __init__(self, index: int, plan: Plan, catalog_config: CatalogConfig, client: EtcdClient) -> None:
         self.index = index
         self.name = node_name(index)
         self.plan = plan
         self.config = AgentConfig(node_name=self.name, dev=True, catalog=catalog_config)
-        self.node_id = str(uuid.UUID(int=index + 1))
         self.state = LocalState(self.name, self.config.datacenter)
-        self.local_catalog = LocalCatalog(self)  # type: ignore[arg-type]
+        node = NodeIdentity(
+            self.name, self.config.datacenter, self.config.bind_addr, id=str(uuid.UUID(int=index + 1))
+        )
+        self.local_catalog = LocalCatalog(self.state, node)
         self.catalog = EtcdCatalog(catalog_config, self.config.datacenter, client=client)
-        self.sync = CatalogSync(self, self.catalog)  # type: ignore[arg-type]
+        self.sync = CatalogSync(self.state, self.local_catalog, catalog_config, self.catalog)
         for j, name in enumerate(plan.registered(index)):
             self.state.put_service(self.service(j, name, {}))
 

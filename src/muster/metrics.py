@@ -183,7 +183,7 @@ class AgentMetrics:
         yield Series("consul.state.services", "Distinct service names registered", GAUGE, value=len(names))
         instances = len(state.services)
         yield Series("consul.state.service_instances", "Service instances registered", GAUGE, value=instances)
-        by_health, _ = health_counts(self.agent)
+        by_health, _ = health_counts(self.agent.state)
         for status, count in by_health.items():
             if status != "total":
                 help_text = "Service instances by aggregated health"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.agentproc import AgentProcess
+from tests.e2e.targets import wait_check
 
 WEB = {"name": "web", "id": "web-1", "check": {"ttl": "1h"}}
 
@@ -74,3 +75,28 @@ def test_reload_validates_a_check_of_a_service_added_by_the_same_reload(
     assert 200 == agent.put("/v1/agent/reload").status
 
     assert "web-1" == agent.get("/v1/agent/checks").json()["web-extra"]["ServiceID"]
+
+
+def test_reload_gives_running_probes_the_new_output_cap(
+    make_agent: type[AgentProcess], tmp_path: Path
+) -> None:
+    config = tmp_path / "agent.json"
+    words = "x" * 200
+    check = {"name": "echo", "args": ["/bin/echo", words], "interval": "1s"}
+
+    def write(cap: int) -> None:
+        config.write_text(
+            json.dumps({"enable_script_checks": True, "check_output_max_size": cap, "checks": [check]})
+        )
+
+    write(16)
+    agent = make_agent("-config-file", str(config)).start()
+    first = wait_check(agent, "echo", lambda found: found is not None and found[0] == "passing")
+    assert first is not None
+    assert "Captured 16 of 201 bytes\n...\n" + "x" * 15 + "\n" == first[1]
+    write(4096)
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    grown = wait_check(agent, "echo", lambda found: found is not None and not found[1].startswith("Captured"))
+    assert (words + "\n") == (grown[1] if grown else None)

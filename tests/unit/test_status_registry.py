@@ -396,7 +396,15 @@ def agent() -> Iterator[Agent]:
 
 def subsystems(agent: Agent, requests: dict[str, int] | None = None) -> StatusRegistry:
     registry = StatusRegistry()
-    register_subsystems(registry, agent, requests_by_route=requests or {}, cpu_interval_seconds=0)
+    register_subsystems(
+        registry,
+        state=agent.state,
+        store=agent.store,
+        runner=agent.runner,
+        quarantine=agent.quarantine,
+        requests_by_route=requests or {},
+        cpu_interval_seconds=0,
+    )
     return registry
 
 

@@ -20,6 +20,7 @@ import msgspec
 from muster import config as config_mod
 from muster.acl.manager import ACLManager
 from muster.agent.checks import CheckOps
+from muster.agent.identity import NodeIdentity
 from muster.agent.locks import ServiceLocks
 from muster.agent.registration import (
     ServiceRegistration,
@@ -68,8 +69,10 @@ class Agent:
         self.state = LocalState(config.node_name, config.datacenter)
         self.store: SQLiteStore | MemoryStore
         self._lock_file: IO[str] | None = None
-        self.node_id = ""
-        self.local_catalog = LocalCatalog(self)  # this node as the catalog sees it
+        self.node = NodeIdentity(
+            config.node_name, config.datacenter, config.bind_addr, dict(config.node_meta)
+        )
+        self.local_catalog = LocalCatalog(self.state, self.node)  # this node as the catalog sees it
         self.catalog: Catalog = self.local_catalog
         self.fleet: EtcdCatalog | None = None  # the etcd catalog, when catalog.backend = etcd
         self.catalog_sync: CatalogSync | None = None
@@ -80,8 +83,8 @@ class Agent:
 
             self.fleet = EtcdCatalog(config.catalog, config.datacenter)
             self.catalog = self.fleet
-            self.catalog_sync = CatalogSync(self, self.fleet)
-        self.runner = CheckRunner(self)
+            self.catalog_sync = CatalogSync(self.state, self.local_catalog, config.catalog, self.fleet)
+        self.runner = CheckRunner(self.state, self, config.check_output_max_size)
         self.service_locks = ServiceLocks()
         self.quarantine = Quarantine()  # stored rows set aside at start-up
         self._config_check_keys: set[tuple[str, str]] = set()  # top-level config-file checks
@@ -104,7 +107,10 @@ class Agent:
         self.status.change_marker = self._status_marker
         register_subsystems(
             self.status,
-            self,
+            state=self.state,
+            store=self.store,
+            runner=self.runner,
+            quarantine=self.quarantine,
             requests_by_route=self.requests_by_route,
             cpu_interval_seconds=config.status_cpu_metrics_interval_seconds,
         )
@@ -120,6 +126,10 @@ class Agent:
             data_dir=config.data_dir,
         )
         self.metrics = AgentMetrics(self)  # reads the agent at scrape time; the dispatcher times requests
+
+    @property
+    def node_id(self) -> str:
+        return self.node.id
 
     # -- lifecycle -----------------------------------------------------------
     def _open_store(self, data_dir: Path) -> SQLiteStore:
@@ -144,7 +154,7 @@ class Agent:
         if node_id is None:
             node_id = str(uuid.uuid4())
             self.store.set_meta("node_id", node_id)
-        self.node_id = node_id
+        self.node.id = node_id
         self.acl.load(self.quarantine)
         for registration in self._config_registrations():
             self._apply_registration(registration, replace_existing_checks=False, pruned=[])
@@ -434,6 +444,7 @@ class Agent:
             ]
             self._apply_registration(registration, replace_existing_checks=False, pruned=stale)
         self._reload_config_checks(checks)
+        self.runner.reconfigure(fresh.check_output_max_size)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))
 
     def _reload_config_checks(self, checks: list[CheckDefinition]) -> None:

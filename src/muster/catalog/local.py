@@ -12,7 +12,8 @@ from muster.catalog import Contact, Instance, NodeRecord, Scope
 from muster.models import DEFAULT_NAMESPACE, PASSING, Check, CheckDefinition, Service
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.agent.identity import NodeIdentity
+    from muster.agent.state import LocalState
 
 SERF_CHECK_ID = "serfHealth"
 CONSUL_SERVICE_META = {
@@ -27,8 +28,9 @@ CONSUL_SERVICE_META = {
 
 
 class LocalCatalog:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(self, state: LocalState, node: NodeIdentity) -> None:
+        self.state = state
+        self.identity = node
         self.consul_service = Service(id="consul", name="consul", port=8300, meta=dict(CONSUL_SERVICE_META))
         self.serf_check = Check(
             definition=CheckDefinition(check_id=SERF_CHECK_ID, name="Serf Health Status"),
@@ -41,17 +43,17 @@ class LocalCatalog:
         return None  # always current: the catalog is this agent's own state
 
     def index(self, scope: Scope) -> int:
-        return self.agent.state.index
+        return self.state.index
 
     def contact(self) -> Contact:
         return Contact()
 
     def in_datacenter(self, datacenter: str) -> LocalCatalog | None:
-        return self if datacenter == self.agent.config.datacenter else None
+        return self if datacenter == self.identity.datacenter else None
 
     async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None:
         deadline = time.monotonic() + seconds
-        state = self.agent.state
+        state = self.state
         while state.index <= index and not state.waiters.closing:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -59,12 +61,12 @@ class LocalCatalog:
             await state.waiters.wait(ALL_CHANGES, remaining)
 
     def datacenters(self) -> list[str]:
-        return [self.agent.config.datacenter]
+        return [self.identity.datacenter]
 
     def this_node(self) -> NodeRecord:
-        config = self.agent.config
-        meta = {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta}
-        return NodeRecord(self.agent.node_id, config.node_name, config.bind_addr, config.datacenter, meta)
+        node = self.identity
+        meta = {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **node.meta}
+        return NodeRecord(node.id, node.name, node.address, node.datacenter, meta)
 
     def nodes(self, namespace: str) -> list[NodeRecord]:
         return [self.this_node()]
@@ -74,13 +76,13 @@ class LocalCatalog:
         return node if node.name == name else None
 
     def _services(self, namespace: str) -> list[Service]:
-        services = [entry.service for entry in self.agent.state.services_in(namespace)]
+        services = [entry.service for entry in self.state.services_in(namespace)]
         if namespace == DEFAULT_NAMESPACE:
             services.insert(0, self.consul_service)
         return services
 
     def _node_checks(self, namespace: str) -> list[Check]:
-        checks = self.agent.state.node_checks_in(namespace)
+        checks = self.state.node_checks_in(namespace)
         return [self.serf_check, *checks] if namespace == DEFAULT_NAMESPACE else checks
 
     def services(self, namespace: str) -> dict[str, list[str]]:
@@ -98,11 +100,7 @@ class LocalCatalog:
         for service in self._services(namespace):
             if name is not None and service.name != name:
                 continue
-            own = (
-                self.agent.state.checks_of(namespace, service.id)
-                if service is not self.consul_service
-                else []
-            )
+            own = self.state.checks_of(namespace, service.id) if service is not self.consul_service else []
             out.append(
                 Instance(this, service, node_checks + sorted(own, key=lambda c: c.definition.check_id))
             )
@@ -110,7 +108,7 @@ class LocalCatalog:
 
     def checks(self, namespace: str, service: str | None = None) -> list[tuple[NodeRecord, Check]]:
         this = self.this_node()
-        own = sorted(self.agent.state.checks_in(namespace), key=lambda c: c.definition.check_id)
+        own = sorted(self.state.checks_in(namespace), key=lambda c: c.definition.check_id)
         if service is not None:
             return [(this, check) for check in own if check.service_name == service]
         extra = [self.serf_check] if namespace == DEFAULT_NAMESPACE else []

@@ -32,7 +32,9 @@ from muster.catalog.layout import (
 from muster.models import Check
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.agent.state import LocalState
+    from muster.catalog.config import CatalogConfig
+    from muster.catalog.local import LocalCatalog
 
 log = logging.getLogger("muster.catalog.sync")
 MAX_TXN_OPS = 100  # etcd's --max-txn-ops defaults to 128
@@ -56,11 +58,15 @@ def _quiet(check: Check) -> Check:
 
 
 class CatalogSync:
-    def __init__(self, agent: Agent, catalog: EtcdCatalog) -> None:
-        self.agent = agent
+    def __init__(
+        self, state: LocalState, local: LocalCatalog, config: CatalogConfig, catalog: EtcdCatalog
+    ) -> None:
+        self.state = state
+        self.local = local  # this node and its `consul` service, as the local catalog shows them
+        self.config = config
         self.catalog = catalog
         self.layout = catalog.layout
-        self.node_name = agent.config.node_name
+        self.node_name = local.identity.name
         self.lease = 0
         self.written: dict[bytes, bytes] = {}  # our documents as etcd last acknowledged them
         self.written_quiet: dict[bytes, bytes] = {}
@@ -81,14 +87,14 @@ class CatalogSync:
     # -- what this node should look like in etcd ----------------------------------------------------
     def desired(self) -> tuple[dict[bytes, bytes], dict[bytes, bytes], set[bytes]]:
         """(documents, the same without check outputs, leased alive keys)."""
-        agent, layout = self.agent, self.layout
-        node = agent.local_catalog.this_node()
+        state, layout = self.state, self.layout
+        node = self.local.this_node()
         node_checks = sorted(
-            (check_without_token(c) for c in agent.state.checks.values() if not c.definition.service_id),
+            (check_without_token(c) for c in state.checks.values() if not c.definition.service_id),
             key=lambda c: c.definition.check_id,
         )
-        services = [agent.local_catalog.consul_service] + [
-            entry.service for _, entry in sorted(agent.state.services.items())
+        services = [self.local.consul_service] + [
+            entry.service for _, entry in sorted(state.services.items())
         ]
         docs: dict[bytes, bytes] = {}
         quiet: dict[bytes, bytes] = {}
@@ -98,7 +104,7 @@ class CatalogSync:
         encoded: dict[tuple[str, str], tuple[Any, bytes, bytes]] = {}
         for service in services:
             ns, name, sid = service.namespace, service.name, service.id
-            own = sorted(agent.state.checks_of(ns, sid), key=lambda c: c.definition.check_id)
+            own = sorted(state.checks_of(ns, sid), key=lambda c: c.definition.check_id)
             key = layout.instance(ns, name, node.name, sid)
             # Services are replaced, never edited, and a check's state is its status and output:
             # an unchanged instance reuses last pass's bytes (a full pass over 1,000 costs ~25 ms).
@@ -122,7 +128,7 @@ class CatalogSync:
 
     # -- life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
-        self.agent.state.on_change(self._wake.set)
+        self.state.on_change(self._wake.set)
         self._full.set()
         self._tasks = [
             asyncio.create_task(self._sync_loop(), name="catalog sync"),
@@ -194,13 +200,13 @@ class CatalogSync:
                 await asyncio.sleep(RETRY_SECONDS)
 
     async def _full_sync_timer(self) -> None:
-        interval = self.agent.config.catalog.sync_interval
+        interval = self.config.sync_interval
         while True:
             await asyncio.sleep(interval * random.uniform(0.75, 1.25))
             self._full.set()
 
     async def _keep_alive_loop(self) -> None:
-        ttl = self.agent.config.catalog.etcd.lease_ttl
+        ttl = self.config.etcd.lease_ttl
         while True:
             try:
                 if not self.lease or await self.catalog.client.keep_alive(self.lease) <= 0:
@@ -262,7 +268,7 @@ class CatalogSync:
 
     # -- reaping ----------------------------------------------------------------------------------------
     async def _reap_loop(self) -> None:
-        timeout = self.agent.config.catalog.reconnect_timeout
+        timeout = self.config.reconnect_timeout
         period = min(3600.0, max(1.0, timeout / 10))
         while True:
             await asyncio.sleep(period * random.uniform(0.75, 1.25))

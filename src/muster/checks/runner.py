@@ -1,6 +1,6 @@
 """The check runner: one task per interval check (random first-run stagger, 1 s minimum interval,
 no overlapping runs, thresholds), TTL timers, and alias checks re-evaluated on every change.
-Every result goes through one notifier, the Agent's `record_check_result`."""
+Every result goes through one notifier (`CheckResults`); the runner reads the local state and nothing else."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 
@@ -20,7 +20,14 @@ from muster.checks.threshold import Threshold
 from muster.models import CRITICAL, CheckDefinition
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.agent.state import LocalState
+
+
+class CheckResults(Protocol):
+    """Where every probe, timer and alias result goes (the agent's check write service)."""
+
+    def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None: ...
+
 
 log = logging.getLogger("muster.checks")
 Key = tuple[str, str]
@@ -40,8 +47,10 @@ class KindStats:
 
 
 class CheckRunner:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(self, state: LocalState, results: CheckResults, output_max_size: int) -> None:
+        self.state = state
+        self.results = results
+        self.output_max_size = output_max_size  # Consul's check_output_max_size; a reload may change it
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.ttl_timers: dict[Key, asyncio.TimerHandle] = {}
         self._ttl_last_output: dict[Key, str] = {}
@@ -59,11 +68,9 @@ class CheckRunner:
         self._loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(force_close=True, limit=0)  # no keep-alive, as Consul
         session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        self.context = ProbeContext(
-            session, ThreadPoolExecutor(32, "muster-script"), self.agent.config.check_output_max_size
-        )
-        self.agent.state.on_change(self._schedule_alias_evaluation)
-        for check in list(self.agent.state.checks.values()):
+        self.context = ProbeContext(session, ThreadPoolExecutor(32, "muster-script"), self.output_max_size)
+        self.state.on_change(self._schedule_alias_evaluation)
+        for check in list(self.state.checks.values()):
             self.update(check.definition, check.definition.namespace, check.definition.check_id)
         self._alias_task = asyncio.create_task(self._refresh_aliases())
 
@@ -80,6 +87,20 @@ class CheckRunner:
             if self.context.http_session is not None:
                 await self.context.http_session.close()
             self.context.script_pool.shutdown(wait=False, cancel_futures=True)
+
+    def reconfigure(self, output_max_size: int) -> None:
+        """A reload's check settings: running probes are rebuilt with the new output cap."""
+        if output_max_size == self.output_max_size:
+            return
+        self.output_max_size = output_max_size
+        if self.context is None:
+            return
+        self.context.output_max_size = output_max_size
+        for key in list(self.tasks):
+            definition = self.definitions.get(key)
+            if definition is not None:
+                self._stop(key)
+                self._start_interval(key, definition)
 
     # -- the Agent tells us about every added, replaced or removed check --------
     def update(self, definition: CheckDefinition | None, namespace: str, check_id: str) -> None:
@@ -136,7 +157,7 @@ class CheckRunner:
                 result = CheckResult(CRITICAL, f"Check failed: {exc}")
             applied = threshold.apply(result)
             if applied is not None:
-                self.agent.record_check_result(key[0], key[1], applied.status, applied.output)
+                self.results.record_check_result(key[0], key[1], applied.status, applied.output)
             due += interval
             now = loop.time()
             if due < now:  # a run longer than the interval: skip, never overlap or burst
@@ -154,7 +175,7 @@ class CheckRunner:
         self.ttl_timers.pop(key, None)
         last = self._ttl_last_output.get(key)
         output = "TTL expired" if not last else f"TTL expired (last output before timeout follows): {last}"
-        self.agent.record_check_result(key[0], key[1], CRITICAL, output)
+        self.results.record_check_result(key[0], key[1], CRITICAL, output)
 
     def ttl_updated(self, key: Key, ttl_ns: int, output: str) -> None:
         self._ttl_last_output[key] = output
@@ -173,8 +194,8 @@ class CheckRunner:
     def _evaluate_aliases(self) -> None:
         self._alias_pending = False
         for key, definition in list(self.aliases.items()):
-            result = evaluate_alias(self.agent.state, definition)
-            self.agent.record_check_result(key[0], key[1], result.status, result.output)
+            result = evaluate_alias(self.state, definition)
+            self.results.record_check_result(key[0], key[1], result.status, result.output)
 
     async def _refresh_aliases(self) -> None:
         while True:

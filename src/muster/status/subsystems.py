@@ -21,10 +21,12 @@ from muster.models import (
 from muster.status.levels import Level, Severity, State, level_to_int
 from muster.status.process import ProcessMetrics
 from muster.status.registry import StatusCallback, StatusRegistry
-from muster.store import SQLiteStore
+from muster.store import MemoryStore, SQLiteStore
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.agent.state import LocalState
+    from muster.checks.runner import CheckRunner
+    from muster.quarantine import Quarantine
 
 STATUS_VERSION = 1  # the format version of every built-in subsystem's `status`
 _NODE_MAINTENANCE = (DEFAULT_NAMESPACE, NODE_MAINTENANCE_ID)
@@ -33,12 +35,15 @@ _INFO_RANK, _DEBUG_RANK = level_to_int(Level.INFO), level_to_int(Level.DEBUG)
 
 def register_subsystems(
     registry: StatusRegistry,
-    agent: Agent,
     *,
+    state: LocalState,
+    store: SQLiteStore | MemoryStore,
+    runner: CheckRunner,
+    quarantine: Quarantine,
     requests_by_route: Mapping[str, int],
     cpu_interval_seconds: float = 5.0,
 ) -> ProcessMetrics:
-    """Register the four built-in services; call once the agent's state, store and runner exist.
+    """Register the four built-in services over the parts they report on.
 
     `requests_by_route` is read, never written: the HTTP dispatcher counts into it.
     """
@@ -46,9 +51,9 @@ def register_subsystems(
     registry.add_background(metrics)
     callbacks: dict[str, StatusCallback] = {
         "status-service": StatusServiceStatus(registry, metrics),
-        "http-api": HttpApiStatus(registry, agent, requests_by_route),
-        "store": StoreStatus(registry, agent),
-        "check-runner": CheckRunnerStatus(registry, agent),
+        "http-api": HttpApiStatus(registry, state, requests_by_route),
+        "store": StoreStatus(registry, store, quarantine),
+        "check-runner": CheckRunnerStatus(registry, state, runner),
     }
     for name, callback in callbacks.items():
         # These never block: called on the loop, no thread hop for a balancer's poll.
@@ -87,20 +92,22 @@ class HttpApiStatus:
     flight and blocking queries still finish. Node maintenance is read from the state, so it holds
     across restarts without anyone setting a flag."""
 
-    def __init__(self, registry: StatusRegistry, agent: Agent, requests_by_route: Mapping[str, int]) -> None:
+    def __init__(
+        self, registry: StatusRegistry, state: LocalState, requests_by_route: Mapping[str, int]
+    ) -> None:
         self.registry = registry
-        self.agent = agent
+        self.state = state
         self.requests_by_route = requests_by_route
 
     def __call__(self, level: Level) -> dict[str, Any]:
         registry, rank = self.registry, level_to_int(level)
-        maintenance = _NODE_MAINTENANCE in self.agent.state.checks
+        maintenance = _NODE_MAINTENANCE in self.state.checks
         state = State.STOPPING if registry.draining or maintenance else registry.phase
         status: dict[str, Any] = {}
         if rank >= _INFO_RANK:
             status["draining"] = registry.draining
             status["node-maintenance"] = maintenance
-            status["blocking-waiters"] = len(self.agent.state.waiters)
+            status["blocking-waiters"] = len(self.state.waiters)
             status["requests-total"] = sum(self.requests_by_route.values())
         if rank >= _DEBUG_RANK:
             status["requests-by-route"] = dict(sorted(self.requests_by_route.items()))
@@ -112,12 +119,15 @@ class StoreStatus:
     store's reserve (then only deletions are accepted); set by every batch, so the state follows the
     latest outcome however the polls fall. Size at info, write statistics at debug."""
 
-    def __init__(self, registry: StatusRegistry, agent: Agent) -> None:
+    def __init__(
+        self, registry: StatusRegistry, store: SQLiteStore | MemoryStore, quarantine: Quarantine
+    ) -> None:
         self.registry = registry
-        self.agent = agent
+        self.store = store
+        self.quarantine = quarantine
 
     def __call__(self, level: Level) -> dict[str, Any]:
-        store, rank = self.agent.store, level_to_int(level)
+        store, rank = self.store, level_to_int(level)
         stats = store.stats
         alerts = []
         if stats.failing:
@@ -127,8 +137,8 @@ class StoreStatus:
             message = "The data dir's disk is full: only deletions are accepted until space is freed"
             alerts.append({"severity": Severity.ERROR.value, "message": message})
         state = State.ERROR if alerts else self.registry.phase
-        if self.agent.quarantine.rows:  # set aside at this start; the agent itself is fine
-            alerts.append({"severity": Severity.WARNING.value, "message": self.agent.quarantine.summary()})
+        if self.quarantine.rows:  # set aside at this start; the agent itself is fine
+            alerts.append({"severity": Severity.WARNING.value, "message": self.quarantine.summary()})
         status: dict[str, Any] = {}
         if rank >= _INFO_RANK:
             durable = isinstance(store, SQLiteStore)
@@ -151,18 +161,19 @@ class StoreStatus:
 class CheckRunnerStatus:
     """Services and checks by health at info; per-kind runs and start lateness at debug."""
 
-    def __init__(self, registry: StatusRegistry, agent: Agent) -> None:
+    def __init__(self, registry: StatusRegistry, state: LocalState, runner: CheckRunner) -> None:
         self.registry = registry
-        self.agent = agent
+        self.state = state
+        self.runner = runner
 
     def __call__(self, level: Level) -> dict[str, Any]:
-        runner, rank = self.agent.runner, level_to_int(level)
+        runner, rank = self.runner, level_to_int(level)
         state = self.registry.phase
         if state is State.RUNNING and runner.context is None:  # marked running before the runner started
             state = State.STARTING
         status: dict[str, Any] = {}
         if rank >= _INFO_RANK:
-            status["services"], status["checks"] = health_counts(self.agent)
+            status["services"], status["checks"] = health_counts(self.state)
         if rank >= _DEBUG_RANK:
             status["kinds"] = {
                 kind: kind_stats(s.runs, s.lateness) for kind, s in sorted(runner.stats.items())
@@ -173,10 +184,9 @@ class CheckRunnerStatus:
         return _answer(state, status)
 
 
-def health_counts(agent: Agent) -> tuple[dict[str, int], dict[str, int]]:
+def health_counts(state: LocalState) -> tuple[dict[str, int], dict[str, int]]:
     """({total, passing, warning, critical, maintenance} of service instances, the same of checks),
     in one pass over the checks: a service's health is its checks' plus its node's (§2.7)."""
-    state = agent.state
     checks = {"total": len(state.checks), PASSING: 0, WARNING: 0, CRITICAL: 0}
     by_service: dict[tuple[str, str], list[Check]] = {}
     node_checks: dict[str, list[Check]] = {}

@@ -100,3 +100,16 @@ def test_reload_gives_running_probes_the_new_output_cap(
 
     grown = wait_check(agent, "echo", lambda found: found is not None and not found[1].startswith("Captured"))
     assert (words + "\n") == (grown[1] if grown else None)
+
+
+def test_reload_applies_the_script_check_settings(make_agent: type[AgentProcess], tmp_path: Path) -> None:
+    config = tmp_path / "agent.json"
+    config.write_text(json.dumps({"enable_script_checks": False}))
+    agent = make_agent("-config-file", str(config)).start()
+    script = {"Name": "s", "Args": ["/bin/true"], "Interval": "10s"}
+    assert 400 == agent.put("/v1/agent/check/register", script).status
+    config.write_text(json.dumps({"enable_script_checks": True}))
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    assert 200 == agent.put("/v1/agent/check/register", script).status

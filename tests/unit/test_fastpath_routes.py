@@ -39,8 +39,8 @@ def with_fast_routes(check: Callable[[FastRoutes], None]) -> None:
     async def scenario() -> None:
         agent = Agent(dataclasses.replace(config.load({"dev": True}, environ={}), dev=False))
         for fields in SERVICES:
-            registration = agent.prepare_registration(dict(fields), namespace="default", token="")
-            await agent.register_service(registration, replace_existing_checks=False)
+            registration = agent.services.prepare(dict(fields), namespace="default", token="")
+            await agent.services.register(registration, replace_existing_checks=False)
         try:
             check(FastRoutes(agent, Dispatcher(agent)))
         finally:

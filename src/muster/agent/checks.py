@@ -14,9 +14,6 @@ import msgspec
 from muster.agent.registration import definition_for_register, unknown_service
 from muster.checks.base import ttl_output
 from muster.checks.definition import (
-    SCRIPTS_DISABLED_LOCAL,
-    SCRIPTS_DISABLED_REMOTE,
-    needs_scripts,
     validate_check,
 )
 from muster.errors import BadRequest, NotFound, StoreError
@@ -171,10 +168,7 @@ class CheckOps:
 
     def check_scripts(self, definition: CheckDefinition) -> None:
         """Step 10 of §2.9: Consul answers 500 here; a client's mistake, so Muster answers 400."""
-        if needs_scripts(definition) and not self.agent.scripts_allowed(definition.source):
-            raise BadRequest(
-                SCRIPTS_DISABLED_REMOTE if definition.source == "remote" else SCRIPTS_DISABLED_LOCAL
-            )
+        self.agent.scripts.require([definition], definition.source)
 
     async def register_check(
         self, definition: CheckDefinition, vet: Callable[[], None] = lambda: None
@@ -196,7 +190,7 @@ class CheckOps:
         vet()
 
         def apply() -> None:
-            self.agent.put_check(definition)
+            self.agent.check_table.put(definition)
             if key in self.critical_since:  # still critical: critical since now (§3.7)
                 self.critical_since[key] = time.monotonic()
 
@@ -207,7 +201,7 @@ class CheckOps:
         if (namespace, check_id) not in self.agent.state.checks:
             raise unknown_check(check_id)
         ops = [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
-        await self.agent.store.commit(ops, lambda: self.agent.remove_check(namespace, check_id))
+        await self.agent.store.commit(ops, lambda: self.agent.check_table.remove(namespace, check_id))
 
     # -- maintenance -------------------------------------------------------------------
     async def service_maintenance(
@@ -252,7 +246,7 @@ class CheckOps:
         present = (namespace, check_id) in self.agent.state.checks
         if enable and not present:  # idempotent: an existing maintenance keeps its reason
             put = Put("checks", namespace, check_id, _encode(definition))
-            await self.agent.store.commit([put], lambda: self.agent.put_check(definition))
+            await self.agent.store.commit([put], lambda: self.agent.check_table.put(definition))
         elif not enable and present:
             await self.deregister_check(namespace, check_id)
 
@@ -281,4 +275,4 @@ class CheckOps:
                 log.info(
                     "reaping service %s: critical for longer than DeregisterCriticalServiceAfter", service_id
                 )
-                await self.agent.deregister_service(namespace, service_id)
+                await self.agent.services.deregister(namespace, service_id)

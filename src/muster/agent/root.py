@@ -11,7 +11,6 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -20,36 +19,26 @@ import msgspec
 from muster import config as config_mod
 from muster.acl.manager import ACLManager
 from muster.agent.checks import CheckOps
+from muster.agent.checktable import CheckTable
+from muster.agent.config_entries import config_checks, config_registrations
 from muster.agent.identity import NodeIdentity
 from muster.agent.locks import ServiceLocks
-from muster.agent.registration import (
-    ServiceRegistration,
-    build_registration,
-    build_sidecar,
-    unknown_service,
-    validate_tagged_addresses,
-)
+from muster.agent.scripts import ScriptPolicy
+from muster.agent.services import ServiceWrites, parts
 from muster.agent.state import LocalState
 from muster.bodycache import BodyCache
 from muster.catalog import Catalog
 from muster.catalog.local import LocalCatalog
 from muster.checks.base import output_cap
-from muster.checks.definition import (
-    SCRIPTS_DISABLED_LOCAL,
-    SCRIPTS_DISABLED_REMOTE,
-    needs_scripts,
-)
 from muster.checks.runner import CheckRunner
 from muster.config import AgentConfig
-from muster.decode import decode_struct
-from muster.errors import BadRequest, ConfigError, DecodeError, MusterError
+from muster.errors import ConfigError
 from muster.metrics import AgentMetrics
-from muster.models import CRITICAL, Check, CheckDefinition, Service
+from muster.models import CRITICAL, CheckDefinition, Service
 from muster.quarantine import Quarantine
-from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 from muster.status.registry import StatusRegistry
 from muster.status.subsystems import register_subsystems
-from muster.store import Delete, MemoryStore, Op, Put, SQLiteStore
+from muster.store import Delete, MemoryStore, Op, SQLiteStore
 
 if TYPE_CHECKING:
     from muster.catalog.etcd import EtcdCatalog
@@ -88,15 +77,22 @@ class Agent:
         self.service_locks = ServiceLocks()
         self.quarantine = Quarantine()  # stored rows set aside at start-up
         self._config_check_keys: set[tuple[str, str]] = set()  # top-level config-file checks
-        self.check_ops = CheckOps(self)
-        self.check_listeners: list[Callable[[CheckDefinition | None, str, str], None]] = [
-            self.runner.update,
-            self.check_ops.check_updated,
-        ]
         if config.data_dir is None:
             self.store = MemoryStore()
         else:
             self.store = self._open_store(config.data_dir)
+        self.scripts = ScriptPolicy(config.enable_script_checks, config.enable_local_script_checks)
+        self.check_table = CheckTable(self.state)
+        self.check_ops = CheckOps(self)
+        self.check_table.listeners += [self.runner.update, self.check_ops.check_updated]
+        self.services = ServiceWrites(
+            self.state,
+            self.store,
+            self.service_locks,
+            self.check_table,
+            self.scripts,
+            self.check_ops.reset_reap_clock,
+        )
         # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
         self.requests_by_route: dict[str, int] = {}
         self.catalog_bodies = BodyCache()  # encoded catalog and health answers, see api/catalog.py
@@ -156,8 +152,8 @@ class Agent:
             self.store.set_meta("node_id", node_id)
         self.node.id = node_id
         self.acl.load(self.quarantine)
-        for registration in self._config_registrations():
-            self._apply_registration(registration, replace_existing_checks=False, pruned=[])
+        for registration in config_registrations(self.config, self.scripts, self.services.validate):
+            self.services.apply(registration, [])
         purge: list[Op] = []
         for namespace, service_id, body in self.store.load("services"):
             if (namespace, service_id) in self.state.services:
@@ -167,8 +163,8 @@ class Agent:
         restore_check = functools.partial(self._restore_check, purge=purge)
         for namespace, check_id, body in self.store.load("checks"):
             self.quarantine.restore("checks", namespace, check_id, body, restore_check)
-        for definition in self._config_checks():
-            self.put_check(definition)
+        for definition in config_checks(self.config, self.scripts, self.check_ops.prepare_check):
+            self.check_table.put(definition)
             self._config_check_keys.add((definition.namespace, definition.check_id))
         purge += self.check_ops.restore_ttl_states(self.store.load("check_state"), self.quarantine)
         purge += self.quarantine.ops
@@ -190,48 +186,11 @@ class Agent:
             return
         try:
             # A restored check starts critical whatever it was; TTL state may restore it below (§5).
-            self.put_check(msgspec.structs.replace(definition, status=CRITICAL))
+            self.check_table.put(msgspec.structs.replace(definition, status=CRITICAL))
         except Exception:
             with contextlib.suppress(Exception):
-                self.remove_check(namespace, check_id)
+                self.check_table.remove(namespace, check_id)
             raise
-
-    def _config_registrations(self) -> list[ServiceRegistration]:
-        registrations = []
-        for file, raw in self.config.services:
-            try:
-                fields = decode_struct(config_mod.config_keys_to_api(raw), SERVICE_DEFINITION)
-                registration = build_registration(
-                    fields,
-                    namespace=fields.get("Namespace") or "default",
-                    token=fields.get("Token", ""),
-                    source="local",
-                )
-                self.validate_add(registration)
-            except (DecodeError, BadRequest) as exc:
-                raise ConfigError(f"{file}: invalid service definition: {exc.text}") from None
-            registrations.append(registration)
-        return registrations
-
-    def _config_checks(self, services: Collection[tuple[str, str]] | None = None) -> list[CheckDefinition]:
-        definitions = []
-        for file, raw in self.config.checks:
-            try:
-                fields = decode_struct(config_mod.config_keys_to_api(raw), CHECK_DEFINITION)
-                if not fields.get("Name"):
-                    raise BadRequest("Missing check name")
-                definition = self.check_ops.prepare_check(
-                    fields,
-                    namespace=fields.get("Namespace") or "default",
-                    token=fields.get("Token", ""),
-                    source="local",
-                    services=services,
-                )
-                self.check_ops.check_scripts(definition)
-            except MusterError as exc:  # DecodeError, BadRequest, NotFound: each names what is wrong
-                raise ConfigError(f"{file}: invalid check definition: {exc.text}") from None
-            definitions.append(definition)
-        return definitions
 
     def _status_marker(self) -> tuple[int, int, int]:
         """Moves whenever a subsystem's status could: any change, any store write or failure."""
@@ -268,168 +227,23 @@ class Agent:
             with contextlib.suppress(OSError):
                 self._lock_file.close()
 
-    # -- services ------------------------------------------------------------
-    def validate_add(self, registration: ServiceRegistration) -> None:
-        """Step 13 of §2.4: checks Consul makes while adding (a 500 there, a 400 in Muster)."""
-        for part in (registration, registration.sidecar):
-            if part is None:
-                continue
-            validate_tagged_addresses(part.service.tagged_addresses)
-            if any(needs_scripts(check) for check in part.checks) and not self.scripts_allowed(
-                part.service.source
-            ):
-                raise BadRequest(
-                    SCRIPTS_DISABLED_REMOTE if part.service.source == "remote" else SCRIPTS_DISABLED_LOCAL
-                )
-
-    def scripts_allowed(self, source: str) -> bool:
-        if self.config.enable_script_checks:
-            return True
-        return source == "local" and self.config.enable_local_script_checks
-
-    def prepare_registration(
-        self, fields: dict[str, Any], *, namespace: str, token: str
-    ) -> ServiceRegistration:
-        registration = build_registration(fields, namespace=namespace, token=token, source="remote")
-        if registration.sidecar_fields is not None:  # `"SidecarService": {}` asks for all defaults
-            service = registration.service
-            sidecar_id = f"{service.id}-sidecar-proxy"
-            existing = self.state.service(namespace, sidecar_id)
-            used = {
-                entry.service.port
-                for entry in self.state.services.values()
-                if entry.service.sidecar_of and entry.service.id != sidecar_id
-            }
-            fields_with_port = dict(registration.sidecar_fields)
-            if existing is not None and not fields_with_port.get("Port"):
-                fields_with_port["Port"] = existing.service.port
-            registration.sidecar = build_sidecar(service, fields_with_port, used, token)
-        return registration
-
-    async def register_service(
-        self,
-        registration: ServiceRegistration,
-        *,
-        replace_existing_checks: bool,
-        vet: Callable[[], None] = lambda: None,
-    ) -> None:
-        """`vet` (the endpoint's ACL decisions) runs again holding the service locks: what it read
-        before waiting for them can have changed."""
-        keys = [(part.service.namespace, part.service.id) for part in _parts(registration)]
-        await self.service_locks.run(
-            keys, lambda: self._register_service_locked(registration, replace_existing_checks, vet)
-        )
-
-    async def _register_service_locked(
-        self, registration: ServiceRegistration, replace_existing_checks: bool, vet: Callable[[], None]
-    ) -> None:
-        vet()
-        ops: list[Op] = []
-        pruned: list[tuple[str, str]] = []
-        for part in _parts(registration):
-            service = part.service
-            if service.source == "remote":
-                ops.append(Put("services", service.namespace, service.id, _encode(service)))
-                ops.extend(Put("checks", c.namespace, c.check_id, _encode(c)) for c in part.checks)
-            if replace_existing_checks:
-                keep = {c.check_id for c in part.checks}
-                for check in self.state.checks_of(service.namespace, service.id):
-                    if check.definition.check_id not in keep:
-                        pruned.append((check.definition.namespace, check.definition.check_id))
-        for namespace, check_id in pruned:
-            ops += [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
-        await self.store.commit(
-            ops, lambda: self._apply_registration(registration, replace_existing_checks, pruned)
-        )
-
-    def _apply_registration(
-        self, registration: ServiceRegistration, replace_existing_checks: bool, pruned: list[tuple[str, str]]
-    ) -> None:
-        for part in _parts(registration):
-            self.state.put_service(part.service)
-            for definition in part.checks:
-                self.put_check(definition, part.service)
-                self.check_ops.reset_reap_clock(definition.namespace, definition.check_id)
-        for namespace, check_id in pruned:
-            self.remove_check(namespace, check_id)
-
-    def put_check(self, definition: CheckDefinition, service: Service | None = None) -> None:
-        """Add or replace a check; an existing check keeps its status and output (§3.7)."""
-        key = (definition.namespace, definition.check_id)
-        existing = self.state.checks.get(key)
-        if service is None and definition.service_id:
-            entry = self.state.service(definition.namespace, definition.service_id)
-            service = entry.service if entry is not None else None
-        check = Check(
-            definition=definition,
-            status=existing.status if existing else (definition.status or CRITICAL),
-            output=existing.output if existing else "",
-            service_name=service.name if service else "",
-            service_tags=list(service.tags) if service and service.tags else (None if service else []),
-        )
-        self.state.put_check(check)
-        for listener in self.check_listeners:
-            listener(definition, definition.namespace, definition.check_id)
-
-    def remove_check(self, namespace: str, check_id: str) -> None:
-        self.state.remove_check(namespace, check_id)
-        for listener in self.check_listeners:
-            listener(None, namespace, check_id)
-
-    async def deregister_service(self, namespace: str, service_id: str) -> None:
-        if self.state.service(namespace, service_id) is None:
-            raise unknown_service(service_id)
-        keys = [(namespace, sid) for sid in self._with_sidecars(namespace, service_id)]
-        await self.service_locks.run(keys, lambda: self._deregister_service_locked(namespace, service_id))
-
-    def _with_sidecars(self, namespace: str, service_id: str) -> list[str]:
-        return [service_id] + [
-            e.service.id
-            for (ns, _), e in self.state.services.items()
-            if ns == namespace and e.service.sidecar_of == service_id
-        ]
-
-    async def _deregister_service_locked(self, namespace: str, service_id: str) -> None:
-        if self.state.service(namespace, service_id) is None:  # a concurrent deregistration won
-            raise unknown_service(service_id)
-        service_ids = self._with_sidecars(namespace, service_id)
-        check_ids = [
-            check.definition.check_id for sid in service_ids for check in self.state.checks_of(namespace, sid)
-        ]
-        ops: list[Op] = [Delete("services", namespace, sid) for sid in service_ids]
-        for check_id in check_ids:
-            ops += [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
-
-        def apply() -> None:
-            for check_id in check_ids:
-                self.remove_check(namespace, check_id)
-            for sid in service_ids:
-                self.state.remove_service(namespace, sid)
-
-        await self.store.commit(ops, apply)
-
     # -- config reload ---------------------------------------------------------
     def reload(self) -> None:
         """Re-read the config files: config-defined services and checks are replaced; API-registered
         ones and maintenance modes stay. Everything is validated before anything changes."""
         fresh = config_mod.load(self.flags, dict(os.environ))
-        old = self.config
+        scripts = ScriptPolicy(fresh.enable_script_checks, fresh.enable_local_script_checks)
+        registrations = config_registrations(fresh, scripts, self.services.validate)
+        fresh_keys = {(part.service.namespace, part.service.id) for r in registrations for part in parts(r)}
+        remote = {key for key, entry in self.state.services.items() if entry.service.source != "local"}
+        checks = config_checks(fresh, scripts, self.check_ops.prepare_check, services=remote | fresh_keys)
+        # Valid as a whole: from here on nothing refuses.
         self.config = fresh
-        try:
-            registrations = self._config_registrations()
-            fresh_keys = {
-                (part.service.namespace, part.service.id) for r in registrations for part in _parts(r)
-            }
-            remote = {key for key, entry in self.state.services.items() if entry.service.source != "local"}
-            checks = self._config_checks(services=remote | fresh_keys)
-        except ConfigError:
-            self.config = old
-            raise
+        self.scripts.enable_script_checks = scripts.enable_script_checks
+        self.scripts.enable_local_script_checks = scripts.enable_local_script_checks
         for key, entry in list(self.state.services.items()):
             if entry.service.source == "local" and key not in fresh_keys:
-                for check in self.state.checks_of(*key):
-                    self.remove_check(check.definition.namespace, check.definition.check_id)
-                self.state.remove_service(*key)
+                self.services.remove_now(entry.service)
         for registration in registrations:
             # Checks that stay keep their status across a reload (§5 step 4); dropped ones go.
             service = registration.service
@@ -442,7 +256,7 @@ class Agent:
                 and c.definition.type != "maintenance"  # maintenance outlives a reload, as in Consul
                 and (c.definition.namespace, c.definition.check_id) not in self._config_check_keys
             ]
-            self._apply_registration(registration, replace_existing_checks=False, pruned=stale)
+            self.services.apply(registration, stale)
         self._reload_config_checks(checks)
         self.runner.reconfigure(fresh.check_output_max_size)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))
@@ -451,12 +265,7 @@ class Agent:
         fresh = {(definition.namespace, definition.check_id) for definition in checks}
         for namespace, check_id in self._config_check_keys - fresh:
             if (namespace, check_id) in self.state.checks:
-                self.remove_check(namespace, check_id)
+                self.check_table.remove(namespace, check_id)
         for definition in checks:
-            self.put_check(definition)  # one that stays keeps its status
+            self.check_table.put(definition)  # one that stays keeps its status
         self._config_check_keys = fresh
-
-
-def _parts(registration: ServiceRegistration) -> list[ServiceRegistration]:
-    """A registration and its sidecar, when it has one."""
-    return [part for part in (registration, registration.sidecar) if part is not None]

@@ -123,15 +123,15 @@ async def register_service(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace(fields.get("Namespace", ""))
     agent = call.agent
-    registration = agent.prepare_registration(fields, namespace=namespace, token=call.token())
+    registration = agent.services.prepare(fields, namespace=namespace, token=call.token())
     vet = _registration_acl(call, authz, registration, namespace)
     vet()
-    agent.validate_add(registration)
+    agent.services.validate(registration)
     replace = "replace-existing-checks" in call.query and call.query["replace-existing-checks"] in (
         "",
         "true",
     )
-    await agent.register_service(registration, replace_existing_checks=replace, vet=vet)
+    await agent.services.register(registration, replace_existing_checks=replace, vet=vet)
     return render.empty_ok()
 
 
@@ -142,5 +142,5 @@ async def deregister_service(call: Call) -> web.Response:
     if entry is None:
         raise unknown_service(call.path_id)
     authz.require("service", entry.service.name, "write", namespace)
-    await call.agent.deregister_service(namespace, call.path_id)
+    await call.agent.services.deregister(namespace, call.path_id)
     return render.empty_ok()

@@ -21,8 +21,6 @@ NAMES_AGENT = {
     "muster.api.call",
     "muster.api.agent_info",
     "muster.agent.checks",
-    "muster.dns.server",
-    "muster.dns.handler",
     "muster.metrics",
 }
 

@@ -11,6 +11,7 @@ import os
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -77,6 +78,8 @@ class Agent:
         self.service_locks = ServiceLocks()
         self.quarantine = Quarantine()  # stored rows set aside at start-up
         self._config_check_keys: set[tuple[str, str]] = set()  # top-level config-file checks
+        # Parts built outside the root (the DNS server) take their new config section from a reload.
+        self.reload_listeners: list[Callable[[AgentConfig], None]] = []
         if config.data_dir is None:
             self.store = MemoryStore()
         else:
@@ -259,6 +262,8 @@ class Agent:
             self.services.apply(registration, stale)
         self._reload_config_checks(checks)
         self.runner.reconfigure(fresh.check_output_max_size)
+        for listener in self.reload_listeners:
+            listener(fresh)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))
 
     def _reload_config_checks(self, checks: list[CheckDefinition]) -> None:

@@ -29,7 +29,8 @@ from muster.dns.wire import Packer, cache_key, error_reply, message_reply, resta
 from muster.errors import MusterError
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.acl.manager import ACLManager
+    from muster.agent.identity import NodeIdentity
 
 log = logging.getLogger("muster.dns")
 REVERSE_ZONES = (dns.name.from_text("in-addr.arpa."), dns.name.from_text("ip6.arpa."))
@@ -45,12 +46,19 @@ def _domain(text: str) -> dns.name.Name | None:
 
 
 class DNSHandler:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(self, catalog: Catalog, acl: ACLManager, node: NodeIdentity, config: DNSConfig) -> None:
+        self.catalog = catalog
+        self.acl = acl
+        self.node = node
         self.cache = ReplyCache()
         self.stats = DNSStats()
-        self.config = agent.config.dns
-        self._load(self.config)
+        self.config = config
+        self._load(config)
+
+    def reconfigure(self, config: DNSConfig) -> None:
+        """A reload's `dns` section: TTLs, recursors, domains; cached replies are dropped."""
+        if config is not self.config:
+            self._load(config)
 
     def _load(self, config: DNSConfig) -> None:
         self.config = config
@@ -67,16 +75,8 @@ class DNSHandler:
             cached = self._soa[domain] = (now, rrsets([soa_record(self.config, domain)])[0])
         return cached[1]
 
-    @property
-    def catalog(self) -> Catalog:
-        return self.agent.catalog
-
-    def _reloaded(self) -> None:
-        if self.agent.config.dns is not self.config:  # SIGHUP swapped the config: TTLs, recursors...
-            self._load(self.agent.config.dns)
-
     def _acl_stamp(self) -> object:
-        acl = self.agent.acl
+        acl = self.acl
         return (acl.index, acl.agent_token("dns")) if acl.enabled else None
 
     def _indexes(self, scopes: tuple[Scope, ...]) -> tuple[int, ...]:
@@ -88,7 +88,6 @@ class DNSHandler:
 
     # -- the fast path: a cached reply, still current --------------------------------------------
     def cached(self, data: bytes, tcp: bool) -> bytes | None:
-        self._reloaded()
         key = cache_key(data, tcp)
         if key is None:
             return None
@@ -104,7 +103,6 @@ class DNSHandler:
     # -- the full path ---------------------------------------------------------------------------
     async def resolve(self, data: bytes, tcp: bool) -> bytes | None:
         """The reply to send, or None to send nothing (a response, or not even a header)."""
-        self._reloaded()
         key = cache_key(data, tcp)
         entry = self.cache.get(key) if key is not None else None
         if entry is not None:
@@ -165,14 +163,14 @@ class DNSHandler:
         return reply
 
     def _context(self, domain: dns.name.Name, qname: dns.name.Name, qtype: int) -> Context:
-        config = self.agent.config
+        node = self.node
         return Context(
             catalog=self.catalog,
             authz=self._authorizer(),
             config=self.config,
-            datacenter=config.datacenter,
-            node_name=config.node_name,
-            node_address=config.bind_addr,
+            datacenter=node.datacenter,
+            node_name=node.name,
+            node_address=node.address,
             domain=domain,
             qname=qname,
             qtype=qtype,
@@ -180,7 +178,7 @@ class DNSHandler:
 
     def _authorizer(self) -> Authorizer:
         """The `dns` agent token, else the default one (authorize falls back), as Consul's DNS reads."""
-        acl = self.agent.acl
+        acl = self.acl
         try:
             return acl.authorize(acl.agent_token("dns"))
         except MusterError:  # an unknown or expired token: it may read nothing

@@ -19,7 +19,7 @@ from muster.dns.wire import error_reply
 from muster.errors import ConfigError
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.dns.config import DNSConfig
 
 log = logging.getLogger("muster.dns")
 TCP_IDLE_SECONDS = 10.0
@@ -60,9 +60,9 @@ class _UDPProtocol(asyncio.DatagramProtocol):
 
 
 class DNSServer:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.handler = DNSHandler(agent)
+    def __init__(self, handler: DNSHandler, config: DNSConfig) -> None:
+        self.handler = handler
+        self.config = config  # the listening address and port are the start's: a reload keeps them
         self.port = 0
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
@@ -70,11 +70,11 @@ class DNSServer:
 
     @property
     def address(self) -> str:
-        return self.agent.config.dns.address
+        return self.config.address
 
     async def start(self) -> str:
         """Bind UDP and TCP; return the startup line. ConfigError when the port cannot be had."""
-        port = self.agent.config.dns.port
+        port = self.config.port
         for _ in range(_FREE_PORT_ATTEMPTS if port == 0 else 1):
             try:
                 await self._bind(port)

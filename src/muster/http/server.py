@@ -19,6 +19,7 @@ from aiohttp import web
 from muster.agent import Agent
 from muster.api.app import Dispatcher
 from muster.config import AgentConfig
+from muster.dns.handler import DNSHandler
 from muster.dns.server import DNSServer
 from muster.errors import ConfigError
 from muster.gcpause import FrozenSurvivors
@@ -131,7 +132,11 @@ async def serve(agent: Agent) -> None:
     routes = FastRoutes(agent, dispatcher)
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
-    dns_server = DNSServer(agent) if agent.config.dns.port >= 0 else None
+    dns_server = None
+    if agent.config.dns.port >= 0:
+        handler = DNSHandler(agent.catalog, agent.acl, agent.node, agent.config.dns)
+        dns_server = DNSServer(handler, agent.config.dns)
+        agent.reload_listeners.append(lambda config: handler.reconfigure(config.dns))
     try:
         lines = [await _start(runner, listener, routes) for listener in listeners]
         if dns_server is not None:

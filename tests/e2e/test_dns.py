@@ -8,6 +8,7 @@ ACLs, namespaces, the cache following changes, malformed packets, and the DNS me
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import subprocess
@@ -445,3 +446,17 @@ def test_a_taken_dns_port_stops_the_agent(make_agent: type[AgentProcess]) -> Non
 def test_dns_port_minus_one_turns_dns_off(make_agent: type[AgentProcess]) -> None:
     agent = make_agent("-dns-port", "-1").start()
     assert (-1, 200) == (agent.dns_port, agent.get("/v1/agent/self").status)
+
+
+def test_a_reload_gives_dns_its_new_ttls(make_agent: type[AgentProcess], tmp_path: Path) -> None:
+    config = tmp_path / "dns.json"
+    config.write_text(json.dumps({"dns_config": {"service_ttl": {"*": "5s"}}}))
+    agent = make_agent("-config-file", str(config)).start()
+    assert 200 == agent.put("/v1/agent/service/register", {"Name": "web", "Address": "10.0.0.1"}).status
+    before = query(agent, "web.service.consul", "A")
+    config.write_text(json.dumps({"dns_config": {"service_ttl": {"*": "42s"}}}))
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    after = query(agent, "web.service.consul", "A")
+    assert (5, 42) == (before.answer[0].ttl, after.answer[0].ttl)

@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import msgspec
 
+from muster.agent.checktable import CheckTable
+from muster.agent.locks import ServiceLocks
 from muster.agent.registration import definition_for_register, unknown_service
-from muster.checks.base import ttl_output
-from muster.checks.definition import (
-    validate_check,
-)
+from muster.agent.scripts import ScriptPolicy
+from muster.agent.state import LocalState
+from muster.checks.base import output_cap, ttl_output
+from muster.checks.definition import validate_check
 from muster.errors import BadRequest, NotFound, StoreError
 from muster.golang import quote
 from muster.models import (
@@ -26,10 +29,7 @@ from muster.models import (
     CheckDefinition,
 )
 from muster.quarantine import Quarantine
-from muster.store import Delete, Put
-
-if TYPE_CHECKING:
-    from muster.agent import Agent
+from muster.store import Delete, Put, Store
 
 log = logging.getLogger("muster.checks")
 _encode = msgspec.json.Encoder().encode
@@ -58,15 +58,48 @@ def _missing_service(service_id: str) -> NotFound:
     return NotFound(f"ServiceID {quote(service_id)} does not exist")
 
 
+class TTLTimers(Protocol):
+    """What TTL updates need of the check runner."""
+
+    def ttl_updated(self, key: tuple[str, str], ttl_ns: int, output: str) -> None: ...
+    def restore_ttl_output(self, key: tuple[str, str], output: str) -> None: ...
+
+
+@dataclass
+class CheckSettings:
+    """The config a reload may change: the output cap and the reaper's pace."""
+
+    output_max_size: int
+    reap_interval: float
+    deregister_interval_min: float
+
+
 class CheckOps:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(
+        self,
+        state: LocalState,
+        store: Store,
+        locks: ServiceLocks,
+        table: CheckTable,
+        scripts: ScriptPolicy,
+        timers: TTLTimers,
+        settings: CheckSettings,
+        deregister_service: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        self.state = state
+        self.store = store
+        self.locks = locks
+        self.table = table
+        self.scripts = scripts
+        self.timers = timers
+        self.settings = settings
+        self.deregister_service = deregister_service  # the reaper's way out (ServiceWrites.deregister)
         self.critical_since: dict[tuple[str, str], float] = {}
 
     # -- results from runners and timers: memory only, as Consul -----------------
     def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None:
         key = (namespace, check_id)
-        check = self.agent.state.checks.get(key)
+        check = self.state.checks.get(key)
         if check is None:
             return
         if status == CRITICAL:
@@ -79,9 +112,9 @@ class CheckOps:
         check.status = status
         check.output = output
         if status_changed:
-            self.agent.state.check_changed(check)
+            self.state.check_changed(check)
         else:
-            self.agent.state.output_version += 1
+            self.state.output_version += 1
         # Output-only changes are visible at once but wake no blocking query: Consul likewise defers
         # syncing them (check_update_interval), so watchers are not woken on every probe.
 
@@ -97,23 +130,23 @@ class CheckOps:
     # -- TTL updates ------------------------------------------------------------------
     async def ttl_update(self, namespace: str, check_id: str, status: str, output: str) -> None:
         key = (namespace, check_id)
-        check = self.agent.state.checks.get(key)
+        check = self.state.checks.get(key)
         if check is None:
             raise unknown_check(check_id)
         definition = check.definition
         if definition.ttl <= 0:
             raise BadRequest(f"CheckID {quote(check_id)} does not have associated TTL")
-        output = ttl_output(output, self.agent.output_cap(definition))
+        output = ttl_output(output, output_cap(definition, self.settings.output_max_size))
         state = TTLState(check_id, output, status, time.time() + definition.ttl / 1e9)
         put = Put("check_state", namespace, check_id, _encode(state))
 
         def apply() -> None:
-            if key in self.agent.state.checks:
+            if key in self.state.checks:
                 self.record_check_result(namespace, check_id, status, output)
-                self.agent.runner.ttl_updated(key, definition.ttl, output)
+                self.timers.ttl_updated(key, definition.ttl, output)
 
         try:
-            await self.agent.store.commit([put] if definition.source == "remote" else [], apply)
+            await self.store.commit([put] if definition.source == "remote" else [], apply)
         except StoreError as exc:
             # Liveness must not depend on the disk: the refresh holds in memory, as Consul's does,
             # and the answer says it was not saved (a restart would find the last saved state).
@@ -127,7 +160,7 @@ class CheckOps:
         stale: list[Delete] = []
         now = time.time()
         for namespace, check_id, body in rows:
-            check = self.agent.state.checks.get((namespace, check_id))
+            check = self.state.checks.get((namespace, check_id))
             if check is None:
                 stale.append(Delete("check_state", namespace, check_id))
                 continue
@@ -143,7 +176,7 @@ class CheckOps:
                 stale.append(Delete("check_state", namespace, check_id))
                 continue
             check.status, check.output = saved.Status, saved.Output
-            self.agent.runner.restore_ttl_output((namespace, check_id), saved.Output)
+            self.timers.restore_ttl_output((namespace, check_id), saved.Output)
         return stale
 
     # -- /v1/agent/check/register and deregister ----------------------------------------
@@ -162,13 +195,13 @@ class CheckOps:
         definition = definition_for_register(fields, namespace=namespace, token=token, source=source)
         if definition.service_id:
             key = (namespace, definition.service_id)
-            if key not in services if services is not None else self.agent.state.service(*key) is None:
+            if key not in services if services is not None else self.state.service(*key) is None:
                 raise _missing_service(definition.service_id)
         return definition
 
     def check_scripts(self, definition: CheckDefinition) -> None:
         """Step 10 of §2.9: Consul answers 500 here; a client's mistake, so Muster answers 400."""
-        self.agent.scripts.require([definition], definition.source)
+        self.scripts.require([definition], definition.source)
 
     async def register_check(
         self, definition: CheckDefinition, vet: Callable[[], None] = lambda: None
@@ -179,35 +212,33 @@ class CheckOps:
         if not service_id:
             await self._register_check_locked(definition, vet)
             return
-        await self.agent.service_locks.run(
-            [(namespace, service_id)], lambda: self._register_check_locked(definition, vet)
-        )
+        await self.locks.run([(namespace, service_id)], lambda: self._register_check_locked(definition, vet))
 
     async def _register_check_locked(self, definition: CheckDefinition, vet: Callable[[], None]) -> None:
         key = (definition.namespace, definition.check_id)
-        if definition.service_id and self.agent.state.service(key[0], definition.service_id) is None:
+        if definition.service_id and self.state.service(key[0], definition.service_id) is None:
             raise _missing_service(definition.service_id)  # deregistered while this call waited
         vet()
 
         def apply() -> None:
-            self.agent.check_table.put(definition)
+            self.table.put(definition)
             if key in self.critical_since:  # still critical: critical since now (§3.7)
                 self.critical_since[key] = time.monotonic()
 
         put = Put("checks", definition.namespace, definition.check_id, _encode(definition))
-        await self.agent.store.commit([put], apply)
+        await self.store.commit([put], apply)
 
     async def deregister_check(self, namespace: str, check_id: str) -> None:
-        if (namespace, check_id) not in self.agent.state.checks:
+        if (namespace, check_id) not in self.state.checks:
             raise unknown_check(check_id)
         ops = [Delete("checks", namespace, check_id), Delete("check_state", namespace, check_id)]
-        await self.agent.store.commit(ops, lambda: self.agent.check_table.remove(namespace, check_id))
+        await self.store.commit(ops, lambda: self.table.remove(namespace, check_id))
 
     # -- maintenance -------------------------------------------------------------------
     async def service_maintenance(
         self, namespace: str, service_id: str, enable: bool, reason: str, token: str
     ) -> None:
-        if self.agent.state.service(namespace, service_id) is None:
+        if self.state.service(namespace, service_id) is None:
             raise unknown_service(service_id)
         check_id = SERVICE_MAINTENANCE_PREFIX + service_id
         definition = CheckDefinition(
@@ -223,11 +254,11 @@ class CheckOps:
         )
 
         async def locked() -> None:
-            if self.agent.state.service(namespace, service_id) is None:  # deregistered meanwhile
+            if self.state.service(namespace, service_id) is None:  # deregistered meanwhile
                 raise unknown_service(service_id)
             await self._maintenance(definition, enable)
 
-        await self.agent.service_locks.run([(namespace, service_id)], locked)
+        await self.locks.run([(namespace, service_id)], locked)
 
     async def node_maintenance(self, enable: bool, reason: str, token: str) -> None:
         definition = CheckDefinition(
@@ -243,17 +274,17 @@ class CheckOps:
 
     async def _maintenance(self, definition: CheckDefinition, enable: bool) -> None:
         namespace, check_id = definition.namespace, definition.check_id
-        present = (namespace, check_id) in self.agent.state.checks
+        present = (namespace, check_id) in self.state.checks
         if enable and not present:  # idempotent: an existing maintenance keeps its reason
             put = Put("checks", namespace, check_id, _encode(definition))
-            await self.agent.store.commit([put], lambda: self.agent.check_table.put(definition))
+            await self.store.commit([put], lambda: self.table.put(definition))
         elif not enable and present:
             await self.deregister_check(namespace, check_id)
 
     # -- the reaper ----------------------------------------------------------------------
     async def reap_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.agent.config.check_reap_interval)
+            await asyncio.sleep(self.settings.reap_interval)
             try:
                 await self.reap_once()
             except Exception:
@@ -261,18 +292,18 @@ class CheckOps:
 
     async def reap_once(self) -> None:
         now = time.monotonic()
-        minimum = self.agent.config.check_deregister_interval_min
+        minimum = self.settings.deregister_interval_min
         doomed: set[tuple[str, str]] = set()
         for key, since in list(self.critical_since.items()):
-            check = self.agent.state.checks.get(key)
+            check = self.state.checks.get(key)
             if check is None or check.status != CRITICAL or not check.definition.service_id:
                 continue
             after = check.definition.deregister_critical_service_after / 1e9
             if after > 0 and now - since > max(after, minimum):
                 doomed.add((key[0], check.definition.service_id))
         for namespace, service_id in doomed:
-            if self.agent.state.service(namespace, service_id) is not None:
+            if self.state.service(namespace, service_id) is not None:
                 log.info(
                     "reaping service %s: critical for longer than DeregisterCriticalServiceAfter", service_id
                 )
-                await self.agent.services.deregister(namespace, service_id)
+                await self.deregister_service(namespace, service_id)

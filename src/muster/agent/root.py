@@ -19,7 +19,7 @@ import msgspec
 
 from muster import config as config_mod
 from muster.acl.manager import ACLManager
-from muster.agent.checks import CheckOps
+from muster.agent.checks import CheckOps, CheckSettings
 from muster.agent.checktable import CheckTable
 from muster.agent.config_entries import config_checks, config_registrations
 from muster.agent.identity import NodeIdentity
@@ -30,7 +30,6 @@ from muster.agent.state import LocalState
 from muster.bodycache import BodyCache
 from muster.catalog import Catalog
 from muster.catalog.local import LocalCatalog
-from muster.checks.base import output_cap
 from muster.checks.runner import CheckRunner
 from muster.config import AgentConfig
 from muster.errors import ConfigError
@@ -86,7 +85,19 @@ class Agent:
             self.store = self._open_store(config.data_dir)
         self.scripts = ScriptPolicy(config.enable_script_checks, config.enable_local_script_checks)
         self.check_table = CheckTable(self.state)
-        self.check_ops = CheckOps(self)
+        self.check_settings = CheckSettings(
+            config.check_output_max_size, config.check_reap_interval, config.check_deregister_interval_min
+        )
+        self.check_ops = CheckOps(
+            self.state,
+            self.store,
+            self.service_locks,
+            self.check_table,
+            self.scripts,
+            self.runner,
+            self.check_settings,
+            lambda namespace, service_id: self.services.deregister(namespace, service_id),
+        )
         self.check_table.listeners += [self.runner.update, self.check_ops.check_updated]
         self.services = ServiceWrites(
             self.state,
@@ -200,9 +211,6 @@ class Agent:
         stats = self.store.stats
         return (self.state.index, stats.commits, stats.errors)
 
-    def output_cap(self, definition: CheckDefinition) -> int:
-        return output_cap(definition, self.config.check_output_max_size)
-
     def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None:
         """The one notifier every runner reports through."""
         self.check_ops.record_check_result(namespace, check_id, status, output)
@@ -262,6 +270,9 @@ class Agent:
             self.services.apply(registration, stale)
         self._reload_config_checks(checks)
         self.runner.reconfigure(fresh.check_output_max_size)
+        self.check_settings.output_max_size = fresh.check_output_max_size
+        self.check_settings.reap_interval = fresh.check_reap_interval
+        self.check_settings.deregister_interval_min = fresh.check_deregister_interval_min
         for listener in self.reload_listeners:
             listener(fresh)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from muster.dns.cache import DNSStats
 from muster.models import CRITICAL, PASSING, WARNING
 from muster.status.subsystems import health_counts
-from muster.store import SQLiteStore
+from muster.store import MemoryStore, SQLiteStore
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.agent.state import LocalState
+    from muster.checks.runner import CheckRunner
+    from muster.status.registry import StatusRegistry
 
 GAUGE, COUNTER, SAMPLE = "gauge", "counter", "sample"
 # HTTP accepts any token as a method; the rest share one series so a client cannot grow the table.
@@ -114,13 +116,30 @@ def path_label(route_path: str) -> str:
 
 
 class AgentMetrics:
-    """Owned by the Agent. Nothing here runs per request except HttpStats.observe."""
+    """Reads the parts at scrape time. Nothing here runs per request except HttpStats.observe."""
 
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(
+        self,
+        *,
+        state: LocalState,
+        store: SQLiteStore | MemoryStore,
+        runner: CheckRunner,
+        status: StatusRegistry,
+        requests_by_route: Mapping[str, int],
+        started_at: float,
+    ) -> None:
+        self.state = state
+        self.store = store
+        self.runner = runner
+        self.status = status
+        self.requests_by_route = requests_by_route  # counted by the HTTP dispatcher
+        self.started_at = started_at
         self.http = HttpStats()
-        self.dns: DNSStats | None = None  # set by the DNS server when it runs
+        self.dns: DNSStats | None = None  # the DNS server's, once it runs (attach_dns)
         self._registry: Any = None  # prometheus-client's, built at the first Prometheus scrape
+
+    def attach_dns(self, stats: DNSStats) -> None:
+        self.dns = stats
 
     def series(self) -> list[Series]:
         return [
@@ -143,7 +162,7 @@ class AgentMetrics:
         """Consul's JSON summary. Figures are totals since the agent started (Consul shows its last
         10-second interval), so `Rate` is per second over the agent's uptime."""
         now = time.time() if now is None else now
-        uptime = max(now - self.agent.started_at, 1e-9)
+        uptime = max(now - self.started_at, 1e-9)
         gauges: list[dict[str, Any]] = []
         counters: list[dict[str, Any]] = []
         samples: list[dict[str, Any]] = []
@@ -163,27 +182,26 @@ class AgentMetrics:
 
     # -- the series ------------------------------------------------------------------
     def _http_series(self) -> Iterable[Series]:
-        agent = self.agent
         for (path, method), timing in sorted(self.http.timings.items()):
             labels = {"method": method, "path": path_label(path)}
             aggregate = Aggregate.of_timing(timing, 1000.0)  # Consul's timers are in milliseconds
             yield Series("consul.api.http", "HTTP requests served, ms", SAMPLE, labels, aggregate=aggregate)
-        for path, count in sorted(agent.requests_by_route.items()):
+        for path, count in sorted(self.requests_by_route.items()):
             help_text = "HTTP requests received (counted as they start)"
             yield Series("muster.http.requests", help_text, COUNTER, {"path": path_label(path)}, count)
-        waiters = len(agent.state.waiters)
+        waiters = len(self.state.waiters)
         help_text = "Blocking queries waiting for a change"
         yield Series("consul.rpc.queries_blocking", help_text, GAUGE, value=waiters)
-        draining = float(agent.status.draining)
+        draining = float(self.status.draining)
         yield Series("muster.agent.draining", "1 while the agent drains before exit", GAUGE, value=draining)
 
     def _catalog_series(self) -> Iterable[Series]:
-        state = self.agent.state
+        state = self.state
         names = {entry.service.name for entry in state.services.values()}
         yield Series("consul.state.services", "Distinct service names registered", GAUGE, value=len(names))
         instances = len(state.services)
         yield Series("consul.state.service_instances", "Service instances registered", GAUGE, value=instances)
-        by_health, _ = health_counts(self.agent.state)
+        by_health, _ = health_counts(self.state)
         for status, count in by_health.items():
             if status != "total":
                 help_text = "Service instances by aggregated health"
@@ -191,7 +209,7 @@ class AgentMetrics:
 
     def _check_series(self) -> Iterable[Series]:
         counts: dict[tuple[str, str], int] = {}
-        for check in self.agent.state.checks.values():
+        for check in self.state.checks.values():
             key = (check.definition.type or "unknown", check.status)
             counts[key] = counts.get(key, 0) + 1
         for kind in sorted({kind for kind, _ in counts}):
@@ -199,7 +217,7 @@ class AgentMetrics:
                 count = counts.get((kind, status), 0)
                 labels = {"kind": kind, "status": status}
                 yield Series("muster.agent.checks", "Checks by kind and status", GAUGE, labels, count)
-        for kind, stats in sorted(self.agent.runner.stats.items()):
+        for kind, stats in sorted(self.runner.stats.items()):
             labels = {"kind": kind}
             yield Series("muster.check.runs", "Interval check runs started", COUNTER, labels, stats.runs)
             ordered = sorted(stats.lateness)
@@ -210,7 +228,7 @@ class AgentMetrics:
                 yield Series("muster.check.start_lateness_seconds", help_text, GAUGE, labels, late)
 
     def _store_series(self) -> Iterable[Series]:
-        store = self.agent.store
+        store = self.store
         stats = store.stats
         commits = stats.commits
         yield Series("muster.store.commits", "Store transactions committed (fsync'd)", COUNTER, value=commits)

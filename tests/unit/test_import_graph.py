@@ -20,7 +20,6 @@ NAMES_AGENT = {
     "muster.api.app",  # handlers reach the parts through it (Consul's HTTPHandlers hold the agent)
     "muster.api.call",
     "muster.api.agent_info",
-    "muster.metrics",
 }
 
 

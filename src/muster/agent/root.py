@@ -135,7 +135,14 @@ class Agent:
             datacenter=config.datacenter,
             data_dir=config.data_dir,
         )
-        self.metrics = AgentMetrics(self)  # reads the agent at scrape time; the dispatcher times requests
+        self.metrics = AgentMetrics(  # read at scrape time; the dispatcher times requests into it
+            state=self.state,
+            store=self.store,
+            runner=self.runner,
+            status=self.status,
+            requests_by_route=self.requests_by_route,
+            started_at=self.started_at,
+        )
 
     @property
     def node_id(self) -> str:

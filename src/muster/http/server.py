@@ -141,7 +141,7 @@ async def serve(agent: Agent) -> None:
         lines = [await _start(runner, listener, routes) for listener in listeners]
         if dns_server is not None:
             lines.append(await dns_server.start())
-            agent.metrics.dns = dns_server.handler.stats
+            agent.metrics.attach_dns(dns_server.handler.stats)
     except ConfigError:
         await runner.cleanup()
         raise

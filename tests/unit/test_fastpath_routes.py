@@ -42,7 +42,7 @@ def with_fast_routes(check: Callable[[FastRoutes], None]) -> None:
             registration = agent.services.prepare(dict(fields), namespace="default", token="")
             await agent.services.register(registration, replace_existing_checks=False)
         try:
-            check(FastRoutes(agent, Dispatcher(agent)))
+            check(FastRoutes(agent.state, agent.acl, agent.config.dev, Dispatcher(agent)))
         finally:
             agent.close()
 

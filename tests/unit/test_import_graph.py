@@ -16,7 +16,6 @@ NAMES_AGENT = {
     "muster.cli.agent",  # builds it
     "muster.cli.validate",  # builds it offline
     "muster.http.server",  # serves it
-    "muster.http.fastpath",
     "muster.api.app",  # handlers reach the parts through it (Consul's HTTPHandlers hold the agent)
     "muster.api.call",
     "muster.api.agent_info",

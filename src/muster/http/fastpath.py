@@ -25,7 +25,8 @@ from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS, KEEPALIVE_SECONDS
 from muster.models import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.acl.manager import ACLManager
+    from muster.agent.state import LocalState
     from muster.api.app import Dispatcher
 
 # aiohttp internals this module leans on (tested with aiohttp 3.14.5; tests/unit/test_aiohttp_pins.py
@@ -56,8 +57,10 @@ class FastRoutes:
     """The answers of the routes the table marks `fast=` (api/routes.py), chosen by the dispatcher's
     own matching (Dispatcher.direct_route), so a route added or changed there cannot drift from here."""
 
-    def __init__(self, agent: Agent, dispatcher: Dispatcher) -> None:
-        self.agent = agent
+    def __init__(self, state: LocalState, acl: ACLManager, dev: bool, dispatcher: Dispatcher) -> None:
+        self.state = state
+        self.acl = acl
+        self.dev = dev  # -dev indents every answer: the handlers', not these bytes
         self.dispatcher = dispatcher
         self.answers = fast_answers(ROUTES)
         self._matches: dict[bytes, tuple[Route, str, FastAnswer] | None] = {}
@@ -84,9 +87,8 @@ class FastRoutes:
 
     def answer(self, head: bytes) -> tuple[str, bytes] | None:
         """(route path, the whole response) for a request head this path answers, else None."""
-        agent = self.agent
-        acl = agent.acl
-        if acl.enabled or acl.default_policy != "allow" or agent.config.dev or not _plain_get(head):
+        acl = self.acl
+        if acl.enabled or acl.default_policy != "allow" or self.dev or not _plain_get(head):
             return None
         target = head[4 : head.index(b" ", 4)]
         try:
@@ -120,14 +122,14 @@ FastAnswer = Callable[[FastRoutes, str], "bytes | None"]
 
 def agent_services(routes: FastRoutes, path_id: str) -> bytes | None:
     """GET /v1/agent/services, as agent_services.list_services answers it."""
-    return routes.response(200, _JSON, routes.agent.state.list_body(DEFAULT_NAMESPACE))
+    return routes.response(200, _JSON, routes.state.list_body(DEFAULT_NAMESPACE))
 
 
 def agent_service(routes: FastRoutes, service_id: str) -> bytes | None:
     """GET /v1/agent/service/:id, as agent_services.get_service answers a service that exists."""
     if not _ID.fullmatch(service_id):
         return None
-    entry = routes.agent.state.service(DEFAULT_NAMESPACE, service_id)
+    entry = routes.state.service(DEFAULT_NAMESPACE, service_id)
     if entry is None:
         return None  # the 404 and its text are the handler's
     headers = _JSON + b"X-Consul-ContentHash: " + entry.content_hash.encode() + b"\r\n"
@@ -138,7 +140,7 @@ def agent_health_text(routes: FastRoutes, name: str) -> bytes | None:
     """GET /v1/agent/health/service/name/:name?format=text, as agent_health.health_by_name answers it."""
     if not _ID.fullmatch(name):
         return None
-    state = routes.agent.state
+    state = routes.state
     entries = state.services_named(DEFAULT_NAMESPACE, name)
     if not entries:
         return None

@@ -129,7 +129,7 @@ async def serve(agent: Agent) -> None:
     server = HeadDeadlineServer(
         dispatcher, handler_cancellation=True, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS
     )
-    routes = FastRoutes(agent, dispatcher)
+    routes = FastRoutes(agent.state, agent.acl, agent.config.dev, dispatcher)
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     dns_server = None

@@ -44,6 +44,17 @@ def _orphans(agent: AgentProcess) -> list[str]:
     return sorted(c["CheckID"] for c in checks.values() if c["ServiceID"] and c["ServiceID"] not in services)
 
 
+def _assert_ordered(agent: AgentProcess, statuses: list[int]) -> None:
+    """Each racing write landed before the deregistration (200) or after it (404); no check is left
+    pointing at a missing service, and what memory holds is what a restart finds."""
+    assert set(statuses) <= {200, 404}
+    assert [] == _orphans(agent)
+    before = agent.get("/v1/agent/checks").json()
+    agent.kill9()
+    agent.start()
+    assert before == agent.get("/v1/agent/checks").json()
+
+
 def test_check_registered_during_service_deregistration_is_never_orphaned(agent: AgentProcess) -> None:
     def check(i: int, service_id: str) -> tuple[str, str, Any]:
         body = {"ID": f"chk-{i}", "Name": "c", "TTL": "1h", "ServiceID": service_id}
@@ -51,12 +62,7 @@ def test_check_registered_during_service_deregistration_is_never_orphaned(agent:
 
     statuses = asyncio.run(_race(agent.url, check))
 
-    assert set(statuses) <= {200, 404}
-    assert [] == _orphans(agent)
-    before = agent.get("/v1/agent/checks").json()
-    agent.kill9()
-    agent.start()
-    assert before == agent.get("/v1/agent/checks").json()
+    _assert_ordered(agent, statuses)
 
 
 def test_maintenance_during_service_deregistration_is_never_orphaned(agent: AgentProcess) -> None:
@@ -65,9 +71,4 @@ def test_maintenance_during_service_deregistration_is_never_orphaned(agent: Agen
 
     statuses = asyncio.run(_race(agent.url, maintenance))
 
-    assert set(statuses) <= {200, 404}
-    assert [] == _orphans(agent)
-    before = agent.get("/v1/agent/checks").json()
-    agent.kill9()
-    agent.start()
-    assert before == agent.get("/v1/agent/checks").json()
+    _assert_ordered(agent, statuses)

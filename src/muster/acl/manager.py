@@ -5,6 +5,7 @@ validation and texts. Reads are in memory; a write is applied once the store has
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import logging
 import time
@@ -13,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE, Authorizer, allow_all
+from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE, NAMESPACED, Authorizer, allow_all
 from muster.acl.config import TOKEN_KINDS, ACLConfig
 from muster.acl.policies import GLOBAL_MANAGEMENT_ID, Policy, is_uuid
 from muster.acl.rules import (
+    LIST,
     READ,
     WRITE,
     PolicyRules,
@@ -167,12 +169,19 @@ class ACLManager:
         assert token is not None
         home: list[PolicyRules] = []
         everywhere: list[PolicyRules] = []
+        # A token of another namespace is confined to it: whatever it links (global-management, a policy
+        # with `namespace "x" {}` blocks) grants nothing outside its namespace, so an ACL admin of one
+        # namespace cannot mint a token that reaches another (Consul Enterprise scopes them the same way).
+        confined = token.namespace != DEFAULT_NAMESPACE
         for policy_id in token.policies:
             policy = self.state.policies.get(policy_id)
             if policy is None or not policy.applies_in(self.datacenter):
                 continue
             rules = self._rules(policy)
-            (everywhere if policy_id == GLOBAL_MANAGEMENT_ID else home).append(rules)
+            if confined:
+                home.append(_confine(rules))
+            else:
+                (everywhere if policy_id == GLOBAL_MANAGEMENT_ID else home).append(rules)
         for service in token.service_identities:
             if not service.datacenters or self.datacenter in service.datacenters:
                 home.append(service_identity_rules(service.service_name))
@@ -381,3 +390,21 @@ class ACLManager:
                 raise BadRequest("Deletion of the request's authorization token is not permitted")
             index = self.state.index + 1
             await self._commit(index, [delete_token_op(token)], lambda: self.state.remove_token(accessor_id))
+
+
+def _confine(rules: PolicyRules) -> PolicyRules:
+    """Rules as a token of a non-default namespace may hold them: no namespace blocks, and on what no
+    namespace scopes (the node, the agent, the operator...) at most read: its namespace is all it governs."""
+
+    def capped(access: str) -> str:
+        return READ if access.lower() in (WRITE, LIST) else access
+
+    return PolicyRules(
+        rules=tuple(
+            rule if rule.resource in NAMESPACED else dataclasses.replace(rule, access=capped(rule.access))
+            for rule in rules.rules
+        ),
+        scalars=tuple(
+            (name, access if name in NAMESPACED else capped(access)) for name, access in rules.scalars
+        ),
+    )

@@ -204,6 +204,13 @@ class FastPathProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.timer: asyncio.TimerHandle | None = None
+        self.paused = False  # the transport's write buffer is over its high-water mark
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are not asyncio.Transport subclasses
@@ -238,7 +245,7 @@ class FastPathProtocol(asyncio.Protocol):
                 return
             started = time.perf_counter()
             answer = routes.answer(self.buffer[:end])
-            if answer is None or transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+            if answer is None or self.paused or transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
                 self._hand_off()
                 return
             self.buffer = self.buffer[end + 4 :]
@@ -255,6 +262,10 @@ class FastPathProtocol(asyncio.Protocol):
         protocol = self.fallback()
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
+        if self.paused:
+            # The transport told us, not aiohttp, that its buffer is full; it tells the protocol it
+            # holds when the buffer drains. Unsaid, aiohttp would write every pipelined answer into memory.
+            cast(asyncio.BaseProtocol, protocol).pause_writing()
         buffered, self.buffer = self.buffer, b""
         if buffered:
             protocol.data_received(buffered)

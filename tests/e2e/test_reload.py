@@ -4,6 +4,7 @@ what the API registered and maintenance modes, and changes nothing when the new 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,31 @@ def test_reload_applies_the_script_check_settings(make_agent: type[AgentProcess]
     assert 200 == agent.put("/v1/agent/reload").status
 
     assert 200 == agent.put("/v1/agent/check/register", script).status
+
+
+def test_script_checks_stop_running_when_scripts_are_turned_off(
+    make_agent: type[AgentProcess], tmp_path: Path
+) -> None:
+    config = tmp_path / "agent.json"
+    runs = tmp_path / "runs"
+    config.write_text(json.dumps({"enable_script_checks": True}))
+    data = tmp_path / "data"
+    agent = make_agent("-config-file", str(config), data_dir=data).start()
+    script = {"Name": "s", "Args": ["/bin/sh", "-c", f"echo run >> {runs}"], "Interval": "1s"}
+    assert 200 == agent.put("/v1/agent/check/register", script).status
+    assert wait_check(agent, "s", lambda found: found is not None and found[0] == "passing")
+    config.write_text(json.dumps({"enable_script_checks": False}))
+
+    assert 200 == agent.put("/v1/agent/reload").status
+
+    disabled = wait_check(agent, "s", lambda found: found is not None and found[0] == "critical")
+    assert disabled is not None
+    assert "Scripts are disabled on this agent" in disabled[1]
+    counted = runs.read_text().count("run")
+    time.sleep(2.5)
+    assert counted == runs.read_text().count("run")  # listed, never run again
+    agent.stop()
+    agent.start()  # restored with scripts off: still never run
+    time.sleep(2.5)
+    assert counted == runs.read_text().count("run")
+    assert "critical" == agent.get("/v1/agent/checks").json()["s"]["Status"]

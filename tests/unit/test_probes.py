@@ -23,7 +23,7 @@ from muster.checks.base import SECOND, CheckResult, ProbeContext
 from muster.checks.grpc import certificate_names
 from muster.checks.kinds import DOCKER_UNSUPPORTED, OS_SERVICE_UNSUPPORTED, make_probe
 from muster.checks.tcp import reset_tls_trust
-from muster.models import CheckDefinition
+from muster.models import CRITICAL, CheckDefinition
 from tests.unit.probe_targets import (
     CERT_NAME,
     LARGE_BODY,
@@ -45,6 +45,10 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 UNKNOWN_AUTHORITY = "tls: failed to verify certificate: x509: certificate signed by unknown authority"
 
 
+def _anyone(source: str) -> bool:
+    return True
+
+
 @pytest.fixture(scope="module")
 def script_pool() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -55,7 +59,9 @@ def script_pool() -> Iterator[ThreadPoolExecutor]:
 async def ctx(script_pool: ThreadPoolExecutor) -> AsyncIterator[ProbeContext]:
     connector = aiohttp.TCPConnector(force_close=True)  # no keep-alive, as the agent's session
     async with aiohttp.ClientSession(connector=connector) as session:
-        yield ProbeContext(http_session=session, script_pool=script_pool, output_max_size=4096)
+        yield ProbeContext(
+            http_session=session, script_pool=script_pool, output_max_size=4096, scripts_allowed=_anyone
+        )
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +201,9 @@ async def test_http_invalid_urls(ctx: ProbeContext, url: str, expected: str) -> 
 
 @pytest.mark.asyncio
 async def test_http_without_a_shared_session(script_pool: ThreadPoolExecutor) -> None:
-    bare = ProbeContext(http_session=None, script_pool=script_pool, output_max_size=4096)
+    bare = ProbeContext(
+        http_session=None, script_pool=script_pool, output_max_size=4096, scripts_allowed=_anyone
+    )
     async with http_server() as port:
         url = f"http://127.0.0.1:{port}/ok"
         assert ("passing", f"HTTP GET {url}: 200 OK Output: all good") == await run(bare, http=url)
@@ -535,7 +543,9 @@ async def test_runner_order_and_unsupported_kinds(ctx: ProbeContext) -> None:
 
 
 def test_no_probe_for_ttl_alias_or_nothing(script_pool: ThreadPoolExecutor) -> None:
-    bare = ProbeContext(http_session=None, script_pool=script_pool, output_max_size=4096)
+    bare = ProbeContext(
+        http_session=None, script_pool=script_pool, output_max_size=4096, scripts_allowed=_anyone
+    )
 
     def probe(**fields: Any) -> object:
         return make_probe(CheckDefinition(check_id="c", name="c", **fields), bare)
@@ -544,3 +554,28 @@ def test_no_probe_for_ttl_alias_or_nothing(script_pool: ThreadPoolExecutor) -> N
     assert probe(alias_service="web") is None
     assert probe(http="http://127.0.0.1:1/") is None  # no interval: not an HTTP runner
     assert probe() is None
+
+
+@pytest.mark.asyncio
+async def test_a_script_check_whose_source_may_no_longer_run_scripts_is_never_executed(
+    script_pool: ThreadPoolExecutor, tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    refused = ProbeContext(
+        http_session=None, script_pool=script_pool, output_max_size=4096, scripts_allowed=lambda s: False
+    )
+    definition = CheckDefinition(
+        check_id="s",
+        name="s",
+        script_args=["/bin/sh", "-c", f"touch {marker}"],
+        interval=SECOND,
+        type="script",
+    )
+    probe = make_probe(definition, refused)
+    assert probe is not None
+
+    result = await probe()
+
+    assert CRITICAL == result.status
+    assert result.output.startswith("Scripts are disabled on this agent")
+    assert not marker.exists()

@@ -73,7 +73,8 @@ class Agent:
             self.fleet = EtcdCatalog(config.catalog, config.datacenter)
             self.catalog = self.fleet
             self.catalog_sync = CatalogSync(self.state, self.local_catalog, config.catalog, self.fleet)
-        self.runner = CheckRunner(self.state, self, config.check_output_max_size)
+        self.scripts = ScriptPolicy(config.enable_script_checks, config.enable_local_script_checks)
+        self.runner = CheckRunner(self.state, self, config.check_output_max_size, self.scripts.allowed)
         self.service_locks = ServiceLocks()
         self.quarantine = Quarantine()  # stored rows set aside at start-up
         self._config_check_keys: set[tuple[str, str]] = set()  # top-level config-file checks
@@ -83,7 +84,6 @@ class Agent:
             self.store = MemoryStore()
         else:
             self.store = self._open_store(config.data_dir)
-        self.scripts = ScriptPolicy(config.enable_script_checks, config.enable_local_script_checks)
         self.check_table = CheckTable(self.state)
         self.check_settings = CheckSettings(
             config.check_output_max_size, config.check_reap_interval, config.check_deregister_interval_min

@@ -30,6 +30,9 @@ class ProbeContext:
     http_session: aiohttp.ClientSession | None
     script_pool: ThreadPoolExecutor
     output_max_size: int  # the agent's check_output_max_size
+    # Whether a check of this source ("remote", "local") may run scripts now: asked each time a probe
+    # is built, so scripts turned off by a reload or at start-up are never run.
+    scripts_allowed: Callable[[str], bool]
 
 
 Probe = Callable[[], Awaitable[CheckResult]]

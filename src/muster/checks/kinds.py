@@ -4,6 +4,7 @@ TTL > HTTP > TCP > UDP > gRPC > docker > OS service > script > H2PING > alias.""
 from __future__ import annotations
 
 from muster.checks.base import CheckResult, Probe, ProbeContext
+from muster.checks.definition import SCRIPTS_DISABLED_LOCAL, SCRIPTS_DISABLED_REMOTE, needs_scripts
 from muster.checks.h2ping import make_h2ping_probe
 from muster.checks.http import make_http_probe
 from muster.checks.script import make_script_probe
@@ -25,6 +26,15 @@ def unsupported_probe(output: str) -> Probe:
 
 
 def make_probe(definition: CheckDefinition, ctx: ProbeContext) -> Probe | None:
+    if needs_scripts(definition) and not ctx.scripts_allowed(definition.source):
+        # Registered while scripts were allowed, then turned off: listed, critical, never executed.
+        return unsupported_probe(
+            SCRIPTS_DISABLED_REMOTE if definition.source == "remote" else SCRIPTS_DISABLED_LOCAL
+        )
+    return _make_probe(definition, ctx)
+
+
+def _make_probe(definition: CheckDefinition, ctx: ProbeContext) -> Probe | None:
     """The probe for an interval check; None for TTL, alias and definitions no runner accepts."""
     interval = definition.interval > 0
     if definition.ttl > 0:

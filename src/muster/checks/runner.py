@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -15,6 +16,7 @@ import aiohttp
 
 from muster.checks.alias import evaluate_alias
 from muster.checks.base import MIN_INTERVAL_NS, SECOND, CheckResult, Probe, ProbeContext
+from muster.checks.definition import needs_scripts
 from muster.checks.kinds import make_probe
 from muster.checks.threshold import Threshold
 from muster.models import CRITICAL, CheckDefinition
@@ -47,9 +49,16 @@ class KindStats:
 
 
 class CheckRunner:
-    def __init__(self, state: LocalState, results: CheckResults, output_max_size: int) -> None:
+    def __init__(
+        self,
+        state: LocalState,
+        results: CheckResults,
+        output_max_size: int,
+        scripts_allowed: Callable[[str], bool],
+    ) -> None:
         self.state = state
         self.results = results
+        self.scripts_allowed = scripts_allowed
         self.output_max_size = output_max_size  # Consul's check_output_max_size; a reload may change it
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.ttl_timers: dict[Key, asyncio.TimerHandle] = {}
@@ -68,7 +77,8 @@ class CheckRunner:
         self._loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(force_close=True, limit=0)  # no keep-alive, as Consul
         session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        self.context = ProbeContext(session, ThreadPoolExecutor(32, "muster-script"), self.output_max_size)
+        pool = ThreadPoolExecutor(32, "muster-script")
+        self.context = ProbeContext(session, pool, self.output_max_size, self.scripts_allowed)
         self.state.on_change(self._schedule_alias_evaluation)
         for check in list(self.state.checks.values()):
             self.update(check.definition, check.definition.namespace, check.definition.check_id)
@@ -89,16 +99,16 @@ class CheckRunner:
             self.context.script_pool.shutdown(wait=False, cancel_futures=True)
 
     def reconfigure(self, output_max_size: int) -> None:
-        """A reload's check settings: running probes are rebuilt with the new output cap."""
-        if output_max_size == self.output_max_size:
-            return
+        """A reload's check settings: probes are rebuilt with the new output cap, and script checks
+        with the script settings now in force (turned off, they stop running at once)."""
+        changed = output_max_size != self.output_max_size
         self.output_max_size = output_max_size
         if self.context is None:
             return
         self.context.output_max_size = output_max_size
         for key in list(self.tasks):
             definition = self.definitions.get(key)
-            if definition is not None:
+            if definition is not None and (changed or needs_scripts(definition)):
                 self._stop(key)
                 self._start_interval(key, definition)
 

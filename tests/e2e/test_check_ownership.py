@@ -190,3 +190,30 @@ def test_a_registration_racing_another_name_is_vetted_against_what_it_replaces(
 
     # The owner's 200 is never undone by a token that may not write db: web got in only before it.
     assert ["db"] * 15 == [asyncio.run(trial(i)) for i in range(15)]
+
+
+@pytest.mark.parametrize("check_id", ["_service_maintenance:db-1", "_node_maintenance"])
+def test_maintenance_check_ids_cannot_be_squatted(acl_agent: AgentProcess, check_id: str) -> None:
+    secret, _ = _token(acl_agent, "web-only", 'service "web" { policy = "write" }')
+    headers = {"X-Consul-Token": secret}
+    assert (
+        200
+        == acl_agent.put("/v1/agent/service/register", {"Name": "web", "ID": "web-1"}, headers=headers).status
+    )
+    expected = (400, f'Invalid check ID "{check_id}": reserved for maintenance mode')
+
+    alone = acl_agent.put(
+        "/v1/agent/check/register",
+        {"ID": check_id, "Name": "x", "ServiceID": "web-1", "TTL": "1h"},
+        headers=headers,
+    )
+    embedded = acl_agent.put(
+        "/v1/agent/service/register",
+        {"Name": "web", "ID": "web-1", "Check": {"CheckID": check_id, "TTL": "1h"}},
+        headers=headers,
+    )
+
+    assert [expected, expected] == [(r.status, r.text) for r in (alone, embedded)]
+    maintenance = acl_agent.put("/v1/agent/service/maintenance/db-1?enable=true", headers=ROOT_HEADERS)
+    assert 200 == maintenance.status
+    assert 503 == acl_agent.get("/v1/agent/health/service/id/db-1", headers=ROOT_HEADERS).status

@@ -11,7 +11,13 @@ from typing import Any
 from muster.checks.definition import build_definition, embedded_checks
 from muster.errors import BadRequest, NotFound
 from muster.golang import quote
-from muster.models import CheckDefinition, Service, ServiceAddress
+from muster.models import (
+    NODE_MAINTENANCE_ID,
+    SERVICE_MAINTENANCE_PREFIX,
+    CheckDefinition,
+    Service,
+    ServiceAddress,
+)
 
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ANY_ADDRESSES = frozenset({"0.0.0.0", "::", "[::]"})
@@ -78,6 +84,14 @@ def check_addressable(kind: str, identifier: str) -> None:
     """Refuse an ID no URL can reach (Consul accepts it, then can never read or deregister it)."""
     if not addressable(identifier):
         raise BadRequest(f"Invalid {kind} ID {quote(identifier)}: {_UNREACHABLE_ID}")
+
+
+def check_check_id(check_id: str) -> None:
+    """A check ID a client may register: addressable, and not one the agent keeps for maintenance mode
+    (a check squatting `_service_maintenance:<id>` or `_node_maintenance` made enabling it a no-op)."""
+    check_addressable("check", check_id)
+    if check_id == NODE_MAINTENANCE_ID or check_id.startswith(SERVICE_MAINTENANCE_PREFIX):
+        raise BadRequest(f"Invalid check ID {quote(check_id)}: reserved for maintenance mode")
 
 
 def _port_fields(fields: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -256,7 +270,7 @@ def build_registration(
         source=source,
     )
     for check in checks:
-        check_addressable("check", check.check_id)
+        check_check_id(check.check_id)
     registration = ServiceRegistration(service, checks)
     sidecar = (fields.get("Connect") or {}).get("SidecarService")
     if sidecar is not None:
@@ -320,7 +334,7 @@ def build_sidecar(
             exc.text.replace("Invalid check: ", "Invalid check in sidecar_service: ", 1)
         ) from None
     for check in checks:
-        check_addressable("check", check.check_id)
+        check_check_id(check.check_id)
     return ServiceRegistration(service, checks)
 
 
@@ -329,7 +343,7 @@ def definition_for_register(
 ) -> CheckDefinition:
     """A /check/register body as a CheckDefinition: ID defaults to Name, durations shown as "0s"."""
     check_id = fields.get("ID") or fields["Name"]
-    check_addressable("check", check_id)
+    check_check_id(check_id)
     return build_definition(
         fields,
         check_id=check_id,

@@ -8,11 +8,16 @@ from collections import OrderedDict
 from collections.abc import Hashable
 
 MAX_ENTRIES = 512
+# Bounded in bytes too: keys carry every query parameter (a cache-busting `?_=<time>` makes each request
+# a new key), and 512 answers of a large service could hold a gigabyte.
+MAX_BYTES = 32 << 20
 
 
 class BodyCache:
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.size = 0  # bytes of the bodies held
         self._entries: OrderedDict[Hashable, tuple[Hashable, bytes]] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -27,7 +32,14 @@ class BodyCache:
         return entry[1]
 
     def put(self, key: Hashable, marker: Hashable, body: bytes) -> None:
+        if len(body) > self.max_bytes:
+            return  # an answer larger than the whole cache is built each time
+        old = self._entries.get(key)
+        if old is not None:
+            self.size -= len(old[1])
         self._entries[key] = (marker, body)
         self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.size += len(body)
+        while len(self._entries) > self.max_entries or self.size > self.max_bytes:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self.size -= len(dropped)

@@ -84,6 +84,29 @@ class Agent:
             self.store = MemoryStore()
         else:
             self.store = self._open_store(config.data_dir)
+        self._build_writes(config)
+        # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
+        self.requests_by_route: dict[str, int] = {}
+        self.catalog_bodies = BodyCache()  # encoded catalog and health answers, see api/catalog.py
+        self._build_status(config)
+        self.acl = ACLManager(
+            config.acl,
+            self.store,
+            node_name=config.node_name,
+            datacenter=config.datacenter,
+            data_dir=config.data_dir,
+        )
+        self.metrics = AgentMetrics(  # read at scrape time; the dispatcher times requests into it
+            state=self.state,
+            store=self.store,
+            runner=self.runner,
+            status=self.status,
+            requests_by_route=self.requests_by_route,
+            started_at=self.started_at,
+        )
+
+    def _build_writes(self, config: AgentConfig) -> None:
+        """The check table, the check and service write services, and who listens to check changes."""
         self.check_table = CheckTable(self.state)
         self.check_settings = CheckSettings(
             config.check_output_max_size, config.check_reap_interval, config.check_deregister_interval_min
@@ -107,9 +130,9 @@ class Agent:
             self.scripts,
             self.check_ops.reset_reap_clock,
         )
-        # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
-        self.requests_by_route: dict[str, int] = {}
-        self.catalog_bodies = BodyCache()  # encoded catalog and health answers, see api/catalog.py
+
+    def _build_status(self, config: AgentConfig) -> None:
+        """The status registry and its built-in subsystems (catalog-sync with the fleet catalog)."""
         self.status = StatusRegistry(
             exclude_from_rollup=config.status_exclude_from_rollup,
             include_in_rollup=config.status_include_in_rollup,
@@ -128,21 +151,6 @@ class Agent:
             from muster.status.catalog_sync import register_catalog_sync
 
             register_catalog_sync(self.status, self.catalog_sync, self.fleet)
-        self.acl = ACLManager(
-            config.acl,
-            self.store,
-            node_name=config.node_name,
-            datacenter=config.datacenter,
-            data_dir=config.data_dir,
-        )
-        self.metrics = AgentMetrics(  # read at scrape time; the dispatcher times requests into it
-            state=self.state,
-            store=self.store,
-            runner=self.runner,
-            status=self.status,
-            requests_by_route=self.requests_by_route,
-            started_at=self.started_at,
-        )
 
     @property
     def node_id(self) -> str:

@@ -72,3 +72,16 @@ def test_linking_another_teams_policy_grants_nothing_in_that_namespace(agent: Ag
     acl_write = agent.put("/v1/acl/token?ns=team-b", {"Policies": []}, headers=token)
 
     assert (403, 403) == (register.status, acl_write.status)
+
+
+def test_a_node_identity_on_a_namespaced_token_reads_the_node_at_most(agent: AgentProcess) -> None:
+    lead = _secret(agent, 'namespace "team-a" { acl = "write" }', "team-a-admin")
+    identity = {"NodeIdentities": [{"NodeName": "test-node", "Datacenter": "dc1"}]}
+    minted = agent.put("/v1/acl/token?ns=team-a", identity, headers=_as(lead))
+    assert 200 == minted.status, minted.text
+    token = _as(minted.json()["SecretID"])
+
+    maintenance = agent.put("/v1/agent/maintenance?enable=true", headers=token)
+    node_check = agent.put("/v1/agent/check/register", {"Name": "n", "TTL": "1h"}, headers=token)
+
+    assert (403, 403) == (maintenance.status, node_check.status)

@@ -182,12 +182,14 @@ class ACLManager:
                 home.append(_confine(rules))
             else:
                 (everywhere if policy_id == GLOBAL_MANAGEMENT_ID else home).append(rules)
+        identities: list[PolicyRules] = []
         for service in token.service_identities:
             if not service.datacenters or self.datacenter in service.datacenters:
-                home.append(service_identity_rules(service.service_name))
+                identities.append(service_identity_rules(service.service_name))
         for node in token.node_identities:
             if node.datacenter == self.datacenter:
-                home.append(node_identity_rules(node.node_name))
+                identities.append(node_identity_rules(node.node_name))
+        home += [_confine(rules) for rules in identities] if confined else identities
         return Authorizer(
             accessor_id=token.accessor_id,
             namespace=token.namespace,

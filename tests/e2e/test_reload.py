@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.agentproc import AgentProcess
 from tests.e2e.targets import wait_check
 
@@ -142,3 +144,52 @@ def test_script_checks_stop_running_when_scripts_are_turned_off(
     time.sleep(2.5)
     assert counted == runs.read_text().count("run")
     assert "critical" == agent.get("/v1/agent/checks").json()["s"]["Status"]
+
+
+def test_reload_applies_the_acl_default_policy_and_rotates_the_agent_tokens(
+    make_agent: type[AgentProcess], tmp_path: Path
+) -> None:
+    config = tmp_path / "agent.json"
+
+    def write(policy: str, recovery: str, enabled: bool = True) -> None:
+        tokens = {"initial_management": "root", "agent_recovery": recovery}
+        config.write_text(
+            json.dumps({"acl": {"enabled": enabled, "default_policy": policy, "tokens": tokens}})
+        )
+
+    write("allow", "old-recovery")
+    agent = make_agent("-config-file", str(config)).start()
+    assert 200 == agent.put("/v1/agent/service/register", {"Name": "anon"}).status
+    write("deny", "new-recovery")
+
+    assert 200 == agent.put("/v1/agent/reload", headers={"X-Consul-Token": "root"}).status
+
+    assert 403 == agent.put("/v1/agent/service/register", {"Name": "anon"}).status
+    assert "deny" == agent.get("/v1/agent/self", headers={"X-Consul-Token": "root"}).header(
+        "X-Consul-Default-ACL-Policy"
+    )
+    recovery = [
+        agent.get("/v1/agent/self", headers={"X-Consul-Token": secret}).status  # agent:read
+        for secret in ("old-recovery", "new-recovery")
+    ]
+    assert [403, 200] == recovery
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [({"datacenter": "dc2"}, "datacenter"), ({"acl": {"enabled": True}}, "acl.enabled")],
+)
+def test_reload_refuses_what_only_a_restart_can_change(
+    make_agent: type[AgentProcess], tmp_path: Path, change: dict[str, object], named: str
+) -> None:
+    config = tmp_path / "agent.json"
+    config.write_text(json.dumps({"services": [WEB]}))
+    agent = make_agent("-config-file", str(config)).start()
+    config.write_text(json.dumps({"services": [{**WEB, "name": "changed"}], **change}))
+
+    reply = agent.put("/v1/agent/reload")
+
+    assert 400 == reply.status
+    assert f"{named} cannot change at reload: restart the agent" in reply.text
+    assert "web" == agent.get("/v1/agent/service/web-1").json()["Service"]  # nothing applied
+    assert "dc1" == agent.get("/v1/agent/self").json()["Config"]["Datacenter"]

@@ -111,17 +111,27 @@ class ACLManager:
     def load(self, quarantine: Quarantine | None = None) -> None:
         """Read the ACL tables; with ACLs on, create the builtin policy and tokens Consul's leader makes."""
         self.state.load(self._store, quarantine or Quarantine())
-        tokens = self.config.tokens
-        self._agent_tokens = {
-            kind: tokens.get(kind) for kind in set(TOKEN_KINDS.values()) if tokens.get(kind)
-        }
-        if self.config.enable_token_persistence:
-            self._agent_tokens.update(self.state.agent_tokens)
+        self._agent_tokens = self._configured_tokens()
         if not self.enabled:
             return
         ops = ensure_builtins(self.state, self.config.tokens.initial_management, self._clock())
         if ops and isinstance(self._store, SQLiteStore):
             self._store.write_now(ops)
+
+    def reconfigure(self, config: ACLConfig) -> None:
+        """A reload's `acl` section: the default policy and the agent's tokens take effect at once
+        (rotating `agent_recovery` must not leave the old one working). Turning ACLs on or off needs a
+        restart; the reload refuses that before applying anything (agent/root.py)."""
+        self.config = config
+        self._agent_tokens = self._configured_tokens()
+        self._authorizers.clear()  # they hold the default policy
+
+    def _configured_tokens(self) -> dict[str, str]:
+        tokens = self.config.tokens
+        found = {kind: tokens.get(kind) for kind in set(TOKEN_KINDS.values()) if tokens.get(kind)}
+        if self.config.enable_token_persistence:
+            found.update(self.state.agent_tokens)
+        return found
 
     # -- resolution -------------------------------------------------------------
     def agent_token(self, kind: str) -> str:

@@ -258,6 +258,7 @@ class Agent:
         """Re-read the config files: config-defined services and checks are replaced; API-registered
         ones and maintenance modes stay. Everything is validated before anything changes."""
         fresh = config_mod.load(self.flags, dict(os.environ))
+        self._refuse_restart_only_changes(fresh)
         scripts = ScriptPolicy(fresh.enable_script_checks, fresh.enable_local_script_checks)
         registrations = config_registrations(fresh, scripts, self.services.validate)
         fresh_keys = {(part.service.namespace, part.service.id) for r in registrations for part in parts(r)}
@@ -284,6 +285,7 @@ class Agent:
             ]
             self.services.apply(registration, stale)
         self._reload_config_checks(checks)
+        self.acl.reconfigure(fresh.acl)
         self.runner.reconfigure(fresh.check_output_max_size)
         self.check_settings.output_max_size = fresh.check_output_max_size
         self.check_settings.reap_interval = fresh.check_reap_interval
@@ -291,6 +293,24 @@ class Agent:
         for listener in self.reload_listeners:
             listener(fresh)
         logging.getLogger().setLevel(config_mod.LOG_LEVELS.get(fresh.log_level, logging.INFO))
+
+    def _refuse_restart_only_changes(self, fresh: AgentConfig) -> None:
+        """What only a restart can change: half-applied, a node rename or ACLs turned off would leave the
+        agent inconsistent, or less strict than its files say. Listeners and ports keep their start's."""
+        old = self.config
+        changed = [
+            name
+            for name, before, after in (
+                ("node_name", old.node_name, fresh.node_name),
+                ("datacenter", old.datacenter, fresh.datacenter),
+                ("data_dir", old.data_dir, fresh.data_dir),
+                ("acl.enabled", old.acl.enabled, fresh.acl.enabled),
+                ("catalog.backend", old.catalog.backend, fresh.catalog.backend),
+            )
+            if before != after
+        ]
+        if changed:
+            raise ConfigError(f"{', '.join(changed)} cannot change at reload: restart the agent")
 
     def _reload_config_checks(self, checks: list[CheckDefinition]) -> None:
         fresh = {(definition.namespace, definition.check_id) for definition in checks}

@@ -9,6 +9,7 @@ import http.client
 import json
 import socket
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,7 +18,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import click
 
 from muster.cli import output
-from muster.errors import ConfigError
+from muster.decode import check_nesting
+from muster.errors import ConfigError, DecodeError
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -99,8 +101,9 @@ class Response:
 
     def json(self) -> Any:
         try:
+            check_nesting(self.body)  # a broken or hostile agent's answer: no RecursionError here
             return json.loads(self.body) if self.body.strip() else None
-        except ValueError:
+        except (ValueError, DecodeError):
             raise UnexpectedAnswer(
                 f"the agent's answer ({self.status}) is not JSON: {self.excerpt}"
             ) from None
@@ -155,11 +158,12 @@ class AgentClient:
         data = None if body is None else json.dumps(body).encode()
         if data is not None:
             headers["Content-Type"] = "application/json"
-        conn = self._connection(self.timeout if timeout is None else timeout)
+        limit = self.timeout if timeout is None else timeout
+        conn = self._connection(limit)
         try:
             conn.request(method, target, body=data, headers=headers)
             reply = conn.getresponse()
-            return Response(reply.status, dict(reply.headers.items()), reply.read())
+            return Response(reply.status, dict(reply.headers.items()), _read(reply, limit))
         except ssl.SSLError as exc:
             raise AgentUnreachable(self.address.url, f"TLS: {exc.reason or exc}") from None
         except TimeoutError:
@@ -203,6 +207,25 @@ class AgentClient:
 
     def delete(self, path: str) -> Any:
         return self.call("DELETE", path).json()
+
+
+MAX_ANSWER_BYTES = 64 << 20  # 10,000 services list in ~3.5 MB; more is not an agent's answer
+
+
+def _read(reply: http.client.HTTPResponse, seconds: float) -> bytes:
+    """The whole body within `seconds` in all (the socket timeout bounds each read only, so a body sent
+    a byte at a time could take forever) and at most MAX_ANSWER_BYTES."""
+    deadline = time.monotonic() + seconds
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := reply.read1(65536):
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise http.client.HTTPException(f"an answer larger than {MAX_ANSWER_BYTES >> 20} MiB")
+        if time.monotonic() > deadline:
+            raise TimeoutError
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def segment(value: str) -> str:

@@ -234,15 +234,30 @@ class CatalogSync:
         if not self.lease:
             raise EtcdUnavailable("no lease yet")
         docs, quiet, alive = self.desired()
-        _, kvs = await self.catalog.client.ranges(sorted(self.owned | _ranges_of(alive)))
+        ranges = self.owned | _ranges_of(alive) | await self._recorded_ranges()
+        _, kvs = await self.catalog.client.ranges(sorted(ranges))
         present = {kv.key: kv for kv in kvs}
         puts = [(k, v, 0) for k, v in docs.items() if k not in present or present[k].value != v]
         deletes = [k for k, kv in present.items() if k not in docs and k not in alive]
+        if deletes and not self.last_full_sync:
+            log.warning(
+                "node %s: removing %d catalog entries this agent does not hold", self.node_name, len(deletes)
+            )
         stale_alive = {k for k in alive if k not in present or present[k].lease != self.lease}
         self.written_alive -= stale_alive
         await self._write(puts, deletes, docs, quiet, alive, extra_deletes=[self.layout.dead(self.node_name)])
         await self.catalog.client.put_if_absent(self.layout.datacenter_key(), b"")
         self.last_full_sync = time.time()
+
+    async def _recorded_ranges(self) -> set[bytes]:
+        """The service ranges the node's record in etcd names: entries registered for this node name
+        through /v1/catalog/register before its agent ran are this agent's to remove (its node is its)."""
+        key = self.layout.node_record(self.node_name)
+        _, found = await self.catalog.client.get_many([key])
+        if key not in found:
+            return set()
+        record = DECODE_NODE.decode(found[key].value)
+        return {self.layout.service_node(ref.namespace, ref.name, self.node_name) for ref in record.services}
 
     async def _write(
         self,

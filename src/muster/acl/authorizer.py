@@ -8,13 +8,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from muster.acl.rules import DENY, LIST, READ, SCALARS, WRITE, NamespaceRules, PolicyRules
+from muster.acl.rules import DENY, LIST, NAMESPACED, READ, SCALARS, WRITE, NamespaceRules, PolicyRules
 from muster.errors import Forbidden
 
 ANONYMOUS_ACCESSOR = "00000000-0000-0000-0000-000000000002"
 DEFAULT_NAMESPACE = "default"
-# Resources Enterprise scopes to a namespace; the rest (agent, node, operator...) are agent-wide.
-NAMESPACED = frozenset({"service", "key", "session", "intention", "acl"})
 _PRECEDENCE = {DENY: 4, WRITE: 3, LIST: 2, READ: 1}
 T = TypeVar("T")
 

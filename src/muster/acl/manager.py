@@ -5,7 +5,6 @@ validation and texts. Reads are in memory; a write is applied once the store has
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hmac
 import logging
 import time
@@ -14,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE, NAMESPACED, Authorizer, allow_all
+from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE, Authorizer, allow_all
 from muster.acl.config import TOKEN_KINDS, ACLConfig
 from muster.acl.policies import GLOBAL_MANAGEMENT_ID, Policy, is_uuid
 from muster.acl.rules import (
-    LIST,
     READ,
     WRITE,
     PolicyRules,
     Rule,
     RulesError,
+    confine_to_namespace,
     node_identity_rules,
     parse_rules,
     service_identity_rules,
@@ -189,7 +188,7 @@ class ACLManager:
                 continue
             rules = self._rules(policy)
             if confined:
-                home.append(_confine(rules))
+                home.append(confine_to_namespace(rules))
             else:
                 (everywhere if policy_id == GLOBAL_MANAGEMENT_ID else home).append(rules)
         identities: list[PolicyRules] = []
@@ -199,7 +198,7 @@ class ACLManager:
         for node in token.node_identities:
             if node.datacenter == self.datacenter:
                 identities.append(node_identity_rules(node.node_name))
-        home += [_confine(rules) for rules in identities] if confined else identities
+        home += [confine_to_namespace(rules) for rules in identities] if confined else identities
         return Authorizer(
             accessor_id=token.accessor_id,
             namespace=token.namespace,
@@ -402,21 +401,3 @@ class ACLManager:
                 raise BadRequest("Deletion of the request's authorization token is not permitted")
             index = self.state.index + 1
             await self._commit(index, [delete_token_op(token)], lambda: self.state.remove_token(accessor_id))
-
-
-def _confine(rules: PolicyRules) -> PolicyRules:
-    """Rules as a token of a non-default namespace may hold them: no namespace blocks, and on what no
-    namespace scopes (the node, the agent, the operator...) at most read: its namespace is all it governs."""
-
-    def capped(access: str) -> str:
-        return READ if access.lower() in (WRITE, LIST) else access
-
-    return PolicyRules(
-        rules=tuple(
-            rule if rule.resource in NAMESPACED else dataclasses.replace(rule, access=capped(rule.access))
-            for rule in rules.rules
-        ),
-        scalars=tuple(
-            (name, access if name in NAMESPACED else capped(access)) for name, access in rules.scalars
-        ),
-    )

@@ -4,6 +4,7 @@ validated in Consul's order with its error texts."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,6 +33,10 @@ class RulesError(ValueError):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
+
+
+# What a namespace scopes; everything else (node, agent, operator, ...) is agent-wide.
+NAMESPACED = frozenset({"service", "key", "session", "intention", "acl"})
 
 
 @dataclass(frozen=True)
@@ -210,3 +215,21 @@ def service_identity_rules(service_name: str) -> PolicyRules:
 def node_identity_rules(node_name: str) -> PolicyRules:
     """The synthetic policy of a token's NodeIdentity (Consul's templated `builtin/node`)."""
     return PolicyRules((Rule("node", node_name, False, WRITE), Rule("service", "", True, READ)))
+
+
+def confine_to_namespace(rules: PolicyRules) -> PolicyRules:
+    """Rules as a token of a non-default namespace may hold them: no namespace blocks, and on what no
+    namespace scopes (the node, the agent, the operator...) at most read: its namespace is all it governs."""
+
+    def capped(access: str) -> str:
+        return READ if access.lower() in (WRITE, LIST) else access
+
+    return PolicyRules(
+        rules=tuple(
+            rule if rule.resource in NAMESPACED else dataclasses.replace(rule, access=capped(rule.access))
+            for rule in rules.rules
+        ),
+        scalars=tuple(
+            (name, access if name in NAMESPACED else capped(access)) for name, access in rules.scalars
+        ),
+    )

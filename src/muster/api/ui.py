@@ -120,13 +120,12 @@ def _text(body: str, status: int, headers: dict[str, str] | None = None) -> web.
 
 def _summary(instances: list[Instance]) -> dict[str, Any]:
     first = instances[0].service
-    tags: list[str] = []
-    nodes: list[str] = []
+    tags: dict[str, None] = {}  # first-seen order, one lookup each (a list made 60k tags a 16 s stall)
+    nodes: dict[str, None] = {}
     counts = {PASSING: 0, WARNING: 0, CRITICAL: 0}
     for instance in instances:
-        tags.extend(tag for tag in instance.service.tags if tag not in tags)
-        if instance.node.name not in nodes:
-            nodes.append(instance.node.name)
+        tags.update(dict.fromkeys(instance.service.tags))
+        nodes[instance.node.name] = None
         for check in instance.checks:
             if check.status in counts:
                 counts[check.status] += 1
@@ -134,8 +133,8 @@ def _summary(instances: list[Instance]) -> dict[str, Any]:
         "Kind": first.kind,
         "Name": first.name,
         "Datacenter": instances[0].node.datacenter,
-        "Tags": tags,
-        "Nodes": nodes,
+        "Tags": list(tags),
+        "Nodes": list(nodes),
         "InstanceCount": len(instances),
         "ChecksPassing": counts[PASSING],
         "ChecksWarning": counts[WARNING],

@@ -265,3 +265,25 @@ def test_an_index_of_non_ascii_digits_is_a_400(acl_agent: AgentProcess, path: st
 
     assert (400, "Invalid index") == (reply.status, reply.text)
     no_traceback(acl_agent)
+
+
+def test_tags_times_checks_is_bounded_for_registrations_and_added_checks(agent: AgentProcess) -> None:
+    tags = [f"t{i}" for i in range(1000)]
+    checks = [{"CheckID": f"c{i}", "TTL": "1h"} for i in range(100)]
+    too_many = {
+        "Name": "amp",
+        "ID": "amp-1",
+        "Tags": tags,
+        "Checks": [*checks, {"CheckID": "c100", "TTL": "1h"}],
+    }
+
+    refused = agent.put("/v1/agent/service/register", too_many)
+    accepted = agent.put("/v1/agent/service/register", {**too_many, "Checks": checks})
+    one_more = agent.put(
+        "/v1/agent/check/register", {"ID": "c100", "Name": "c", "ServiceID": "amp-1", "TTL": "1h"}
+    )
+
+    expected = "Invalid registration: 1000 tags on each of 101 checks would repeat 101000 tags"
+    assert (400, 200, 400) == (refused.status, accepted.status, one_more.status)
+    assert refused.text.startswith(expected)
+    assert one_more.text.startswith(expected)

@@ -14,7 +14,7 @@ import msgspec
 
 from muster.agent.checktable import CheckTable
 from muster.agent.locks import ServiceLocks
-from muster.agent.registration import definition_for_register, unknown_service
+from muster.agent.registration import check_tags_by_checks, definition_for_register, unknown_service
 from muster.agent.scripts import ScriptPolicy
 from muster.agent.state import LocalState
 from muster.checks.base import output_cap, ttl_output
@@ -197,6 +197,10 @@ class CheckOps:
             key = (namespace, definition.service_id)
             if key not in services if services is not None else self.state.service(*key) is None:
                 raise _missing_service(definition.service_id)
+            entry = self.state.service(*key)
+            if entry is not None:
+                others = {c.definition.check_id for c in self.state.checks_of(*key)} - {definition.check_id}
+                check_tags_by_checks(len(entry.service.tags or ()), len(others) + 1)
         return definition
 
     def check_scripts(self, definition: CheckDefinition) -> None:

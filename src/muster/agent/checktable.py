@@ -28,7 +28,9 @@ class CheckTable:
             status=existing.status if existing else (definition.status or CRITICAL),
             output=existing.output if existing else "",
             service_name=service.name if service else "",
-            service_tags=list(service.tags) if service and service.tags else (None if service else []),
+            # The service's own list, shared: never changed in place (a re-registration replaces it),
+            # and a copy per check made memory tags x checks.
+            service_tags=(service.tags or None) if service else [],
         )
         self.state.put_check(check)
         for listener in self.listeners:

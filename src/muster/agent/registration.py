@@ -86,6 +86,19 @@ def check_addressable(kind: str, identifier: str) -> None:
         raise BadRequest(f"Invalid {kind} ID {quote(identifier)}: {_UNREACHABLE_ID}")
 
 
+# Every check of a service carries its tags in health answers: tags x checks is what one registration
+# can make the agent encode on each read (50,000 tags on 1,000 checks made a 584 KB body cost 1.35 GiB).
+MAX_TAGS_BY_CHECKS = 100_000
+
+
+def check_tags_by_checks(tags: int, checks: int) -> None:
+    if tags * checks > MAX_TAGS_BY_CHECKS:
+        raise BadRequest(
+            f"Invalid registration: {tags} tags on each of {checks} checks would repeat {tags * checks} "
+            f"tags in every health answer (the limit is {MAX_TAGS_BY_CHECKS})"
+        )
+
+
 def check_check_id(check_id: str) -> None:
     """A check ID a client may register: addressable, and not one the agent keeps for maintenance mode
     (a check squatting `_service_maintenance:<id>` or `_node_maintenance` made enabling it a no-op)."""

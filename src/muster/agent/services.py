@@ -15,6 +15,7 @@ from muster.agent.registration import (
     ServiceRegistration,
     build_registration,
     build_sidecar,
+    check_tags_by_checks,
     unknown_service,
     validate_tagged_addresses,
 )
@@ -72,6 +73,10 @@ class ServiceWrites:
         for part in parts(registration):
             validate_tagged_addresses(part.service.tagged_addresses)
             (scripts or self.scripts).require(part.checks, part.service.source)
+            service = part.service
+            kept = {c.definition.check_id for c in self.state.checks_of(service.namespace, service.id)}
+            checks = len(kept | {c.check_id for c in part.checks})
+            check_tags_by_checks(len(service.tags or ()), checks)
 
     async def register(
         self,

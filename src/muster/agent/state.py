@@ -118,7 +118,7 @@ class LocalState:
         self.services[key] = ServiceEntry(service, wire, encode_json(wire))
         # Its checks carry its name and tags: a re-registration under another name must move them, or
         # health answers and ACL decisions would follow the old name (Consul looks the service up).
-        tags = list(service.tags) if service.tags else None  # as Agent.put_check sets them
+        tags = service.tags or None  # shared, as CheckTable.put sets them
         for check in self._by_owner.get((service.namespace, service.id), {}).values():
             check.service_name, check.service_tags = service.name, tags
         self._changed(service.namespace, service.id)

@@ -121,7 +121,7 @@ def _check(raw: Any, namespace: str, service: Service | None) -> Check:
         status=status,
         output=_text(fields, "Output", "Check."),
         service_name=owner.name if owner else "",
-        service_tags=list(owner.tags) if owner else [],
+        service_tags=owner.tags if owner else [],
     )
 
 

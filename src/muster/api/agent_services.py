@@ -66,6 +66,8 @@ async def get_service(call: Call) -> web.Response:
             entry = state.service(namespace, service_id)
     if entry is None:
         raise _service_not_found(service_id)
+    if given_hash:
+        authz = call.reauthorize()  # the token may have been deleted or narrowed while it waited
     authz.require("service", entry.service.name, "read", namespace)
     response = render.json_bytes(entry.hashed_body, pretty=call.pretty, dev=call.agent.config.dev)
     response.headers["X-Consul-ContentHash"] = entry.content_hash

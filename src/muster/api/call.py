@@ -87,6 +87,12 @@ class Call:
             self._authorizer = self.agent.acl.authorize(self.token())
         return self._authorizer
 
+    def reauthorize(self) -> Authorizer:
+        """Resolve the token again after a wait: deleted meanwhile it is a 403 `ACL not found`, and
+        changed rules apply to what the waiting query answers."""
+        self._authorizer = None
+        return self.authorize()
+
     def token(self) -> str:
         """Consul's precedence: ?token=, X-Consul-Token, Authorization: Bearer (§1.7)."""
         token = self.query.get("token", "")

@@ -40,6 +40,7 @@ async def blocking(
     await catalog.open(scope, consistent="consistent" in query)
     if index > 0:
         await catalog.wait_for_change(scope, index, effective_wait(wait_ns))
+        call.reauthorize()  # the token may have been deleted or its rules changed while it waited
     current = max(1, catalog.index(scope))
     key = _cache_key(call, namespace)
     # A reload replaces the config (node meta, addresses): it is part of what an answer was built from.
@@ -100,31 +101,33 @@ async def catalog_datacenters(call: Call) -> web.Response:
 
 
 def _visible(call: Call, namespace: str, instance: Instance) -> bool:
-    authz = call.authorize()
+    authz = call.authorize()  # read when the answer is built: after any wait, the token's rules now
     return authz.allowed("service", instance.service.name, "read", namespace) and authz.allowed(
         "node", instance.node.name, "read"
     )
 
 
 async def catalog_services(call: Call) -> web.Response:
-    authz = call.authorize()
+    call.authorize()  # before any wait: an unknown token is a 403 at once
     namespace = call.namespace()
 
     def build(catalog: Catalog, index: int) -> Any:
         services = catalog.services(namespace)
         return {
-            name: tags for name, tags in services.items() if authz.allowed("service", name, "read", namespace)
+            name: tags
+            for name, tags in services.items()
+            if call.authorize().allowed("service", name, "read", namespace)
         }
 
     return await blocking(call, build, nodes_only=True)
 
 
 async def catalog_nodes(call: Call) -> web.Response:
-    authz = call.authorize()
+    call.authorize()  # before any wait: an unknown token is a 403 at once
     namespace = call.namespace()
 
     def build(catalog: Catalog, index: int) -> Any:
-        nodes = [n for n in catalog.nodes(namespace) if authz.allowed("node", n.name, "read")]
+        nodes = [n for n in catalog.nodes(namespace) if call.authorize().allowed("node", n.name, "read")]
         return _filtered(call, "Node", [shape.node(n, index) for n in nodes])
 
     return await blocking(call, build, nodes_only=True)
@@ -153,12 +156,12 @@ async def catalog_node(call: Call) -> web.Response:
     name = call.path_id
     if not name:
         raise BadRequest("Missing node name")
-    authz = call.authorize()
+    call.authorize()  # before any wait: an unknown token is a 403 at once
     namespace = call.namespace()
 
     def build(catalog: Catalog, index: int) -> Any:
         record = catalog.node(name)
-        if record is None or not authz.allowed("node", name, "read"):
+        if record is None or not call.authorize().allowed("node", name, "read"):
             return None
         instances = [i for i in catalog.instances(namespace, node=name) if _visible(call, namespace, i)]
         return {
@@ -202,13 +205,13 @@ async def health_service(call: Call) -> web.Response:
 
 
 def _checks(call: Call, keep: Callable[[Any], bool], service: str | None = None) -> BuildResult:
-    authz = call.authorize()
+    call.authorize()  # before any wait: an unknown token is a 403 at once
     namespace = call.namespace()
 
     def readable(node: NodeRecord, check: Check) -> bool:
         if check.definition.service_id:
-            return authz.allowed("service", check.service_name, "read", namespace)
-        return authz.allowed("node", node.name, "read")
+            return call.authorize().allowed("service", check.service_name, "read", namespace)
+        return call.authorize().allowed("node", node.name, "read")
 
     def build(catalog: Catalog, index: int) -> Any:
         checks = [

@@ -145,11 +145,12 @@ def _summary(instances: list[Instance]) -> dict[str, Any]:
 async def ui_services(call: Call) -> web.Response:
     """Consul's `/v1/internal/ui/services`: one summary per service name. `?filter=` applies to each
     instance (the ServiceNode fields), so counts describe the matching instances."""
-    authz = call.authorize()
+    call.authorize()  # before any wait: an unknown token is a 403 at once
     namespace = call.namespace()
     expression = call.query.get("filter", "")
 
     def build(catalog: Catalog, index: int) -> Any:
+        authz = call.authorize()  # after any wait: the token's rules now
         instances = [
             i
             for i in catalog.instances(namespace)

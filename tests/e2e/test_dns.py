@@ -460,3 +460,24 @@ def test_a_reload_gives_dns_its_new_ttls(make_agent: type[AgentProcess], tmp_pat
 
     after = query(agent, "web.service.consul", "A")
     assert (5, 42) == (before.answer[0].ttl, after.answer[0].ttl)
+
+
+def test_cached_dns_answers_follow_the_default_token(make_agent: type[AgentProcess], tmp_path: Path) -> None:
+    acl = {"enabled": True, "default_policy": "deny", "tokens": {"initial_management": "root"}}
+    agent = make_agent("-config-file", write_config(tmp_path, acl=acl)).start()
+    root = {"X-Consul-Token": "root"}
+    rules = 'service_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }'
+    policy = agent.put("/v1/acl/policy", {"Name": "read", "Rules": rules}, headers=root).json()
+    token = agent.put("/v1/acl/token", {"Policies": [{"ID": policy["ID"]}]}, headers=root).json()
+    assert (
+        200
+        == agent.put(
+            "/v1/agent/service/register", {"Name": "web", "Address": "10.9.9.9"}, headers=root
+        ).status
+    )
+    assert 200 == agent.put("/v1/agent/token/default", {"Token": token["SecretID"]}, headers=root).status
+    assert {"10.9.9.9"} == answer_of(agent, "web.service.consul")  # cached now
+
+    assert 200 == agent.put("/v1/agent/token/default", {"Token": ""}, headers=root).status
+
+    assert set() == answer_of(agent, "web.service.consul")  # the anonymous token may read nothing

@@ -76,8 +76,14 @@ class DNSHandler:
         return cached[1]
 
     def _acl_stamp(self) -> object:
+        """What a cached reply's ACL filtering depended on: the ACL writes, the `dns` token and the
+        `default` one it falls back to (set without an ACL write), and who they resolve to now (an
+        expired token resolves to no one)."""
         acl = self.acl
-        return (acl.index, acl.agent_token("dns")) if acl.enabled else None
+        if not acl.enabled:
+            return None
+        who = self._authorizer().accessor_id
+        return (acl.index, acl.agent_token("dns"), acl.agent_token("default"), who)
 
     def _indexes(self, scopes: tuple[Scope, ...]) -> tuple[int, ...]:
         catalog = self.catalog

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from muster.acl import manager as manager_module
 from muster.acl import state as acl_state
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR
 from muster.acl.config import ACLConfig, ACLTokens
@@ -225,6 +226,25 @@ async def test_a_policy_update_takes_effect_for_existing_tokens(acl: ACLManager)
     assert not acl.authorize(secret).allowed("service", "web", "write")
     await acl.delete_policy(policy_id, "default")
     assert not acl.authorize(secret).allowed("service", "web", "read")
+
+
+@pytest.mark.asyncio
+async def test_an_unrelated_acl_write_does_not_parse_policies_again(
+    acl: ACLManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy_id, secret = await web_writer(acl)
+    assert acl.authorize(secret).allowed("service", "web", "write")  # parsed once here
+    parsed: list[str] = []
+    real = manager_module.parse_rules
+    monkeypatch.setattr(manager_module, "parse_rules", lambda text: parsed.append(text) or real(text))
+
+    await acl.create_token({"Description": "unrelated"}, "default")
+
+    assert acl.authorize(secret).allowed("service", "web", "write")
+    assert [] == parsed  # a large policy parsed again on every ACL write stalled the loop for seconds
+    await acl.put_policy({"Name": "web", "Rules": 'service "web" { policy = "read" }'}, "default", policy_id)
+    assert not acl.authorize(secret).allowed("service", "web", "write")
+    assert 1 == len(parsed)  # the changed policy, and only it
 
 
 @pytest.mark.asyncio

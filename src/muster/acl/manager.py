@@ -91,7 +91,9 @@ class ACLManager:
         self._agent_tokens: dict[str, str] = {}
         self._authorizers: dict[tuple[str, bool], Authorizer] = {}
         self._allow_all = {False: allow_all(has_token=False), True: allow_all(has_token=True)}
-        self._parsed: dict[str, PolicyRules] = {}
+        # policy ID -> (its rules text, parsed): an ACL write re-parses only what it changed (parsing a
+        # large policy again on every unrelated write stalled the loop for seconds)
+        self._parsed: dict[str, tuple[str, PolicyRules]] = {}
 
     @property
     def enabled(self) -> bool:
@@ -209,14 +211,15 @@ class ACLManager:
         )
 
     def _rules(self, policy: Policy) -> PolicyRules:
-        parsed = self._parsed.get(policy.id)
-        if parsed is None:
-            try:
-                parsed = parse_rules(policy.rules)
-            except RulesError as exc:  # validated when written; a bad stored policy grants nothing
-                log.warning("ACL policy %s has rules that do not parse: %s", policy.id, exc.text)
-                parsed = PolicyRules()
-            self._parsed[policy.id] = parsed
+        cached = self._parsed.get(policy.id)
+        if cached is not None and cached[0] == policy.rules:
+            return cached[1]
+        try:
+            parsed = parse_rules(policy.rules)
+        except RulesError as exc:  # validated when written; a bad stored policy grants nothing
+            log.warning("ACL policy %s has rules that do not parse: %s", policy.id, exc.text)
+            parsed = PolicyRules()
+        self._parsed[policy.id] = (policy.rules, parsed)
         return parsed
 
     # -- durable writes ---------------------------------------------------------
@@ -225,7 +228,8 @@ class ACLManager:
             apply()
             self.state.index = index
             self._authorizers.clear()
-            self._parsed.clear()
+            for gone in self._parsed.keys() - self.state.policies.keys():
+                del self._parsed[gone]
 
         await self._store.commit([*ops, state_op(INDEX_KEY, str(index))], on_commit)
 

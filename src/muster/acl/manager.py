@@ -112,6 +112,8 @@ class ACLManager:
     def load(self, quarantine: Quarantine | None = None) -> None:
         """Read the ACL tables; with ACLs on, create the builtin policy and tokens Consul's leader makes."""
         self.state.load(self._store, quarantine or Quarantine())
+        for policy in self.state.policies.values():  # parsed at start-up, not at a request's expense
+            self._rules(policy)
         self._agent_tokens = self._configured_tokens()
         if not self.enabled:
             return

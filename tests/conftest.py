@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +32,14 @@ def make_agent() -> Iterator[type[AgentProcess]]:
     yield Factory
     for proc in made:
         proc.close()
+
+
+@pytest.fixture
+def deny_acl_agent(tmp_path: Path) -> Iterator[AgentProcess]:
+    """An agent with ACLs on, default deny, and the management token `root`."""
+    config = tmp_path / "acl.json"
+    acl = {"enabled": True, "default_policy": "deny", "tokens": {"initial_management": "root"}}
+    config.write_text(json.dumps({"acl": acl}))
+    proc = AgentProcess("-config-file", str(config)).start()
+    yield proc
+    proc.close()

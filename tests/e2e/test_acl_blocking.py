@@ -3,10 +3,7 @@ Consul's 403 `ACL not found`, never the new data."""
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +13,8 @@ ROOT = {"X-Consul-Token": "root"}
 
 
 @pytest.fixture
-def agent(tmp_path: Path) -> Iterator[AgentProcess]:
-    config = tmp_path / "acl.json"
-    acl = {"enabled": True, "default_policy": "deny", "tokens": {"initial_management": "root"}}
-    config.write_text(json.dumps({"acl": acl}))
-    proc = AgentProcess("-config-file", str(config)).start()
-    yield proc
-    proc.close()
+def agent(deny_acl_agent: AgentProcess) -> AgentProcess:
+    return deny_acl_agent
 
 
 def test_a_token_deleted_while_its_queries_wait_gets_no_new_data(agent: AgentProcess) -> None:

@@ -4,10 +4,6 @@ namespace, and on what no namespace scopes (the node, the agent) it reads at mos
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.agentproc import AgentProcess
@@ -17,13 +13,8 @@ GLOBAL_MANAGEMENT = "00000000-0000-0000-0000-000000000001"
 
 
 @pytest.fixture
-def agent(tmp_path: Path) -> Iterator[AgentProcess]:
-    config = tmp_path / "acl.json"
-    acl = {"enabled": True, "default_policy": "deny", "tokens": {"initial_management": "root"}}
-    config.write_text(json.dumps({"acl": acl}))
-    proc = AgentProcess("-config-file", str(config)).start()
-    yield proc
-    proc.close()
+def agent(deny_acl_agent: AgentProcess) -> AgentProcess:
+    return deny_acl_agent
 
 
 def _secret(agent: AgentProcess, rules: str, name: str, ns: str = "default") -> str:

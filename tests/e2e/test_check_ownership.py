@@ -5,9 +5,6 @@ embedded check whose ID another service (or the node) owns needs write on that o
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +12,7 @@ import pytest
 
 from tests.agentproc import AgentProcess
 
-ROOT = "root-secret"
+ROOT = "root"  # the deny_acl_agent fixture's management token
 ROOT_HEADERS = {"X-Consul-Token": ROOT}
 NODE = "test-node"
 
@@ -29,19 +26,13 @@ def _token(agent: AgentProcess, name: str, rules: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def acl_agent(tmp_path: Path) -> Iterator[AgentProcess]:
-    config = tmp_path / "acl.json"
-    acl = {"enabled": True, "default_policy": "deny", "tokens": {"initial_management": ROOT}}
-    config.write_text(json.dumps({"acl": acl}))
-    agent = AgentProcess("-config-file", str(config)).start()
-    try:
-        db = {"ID": "db-1", "Name": "db", "Check": {"CheckID": "db-1-ttl", "TTL": "10m"}}
-        assert 200 == agent.put("/v1/agent/service/register", db, headers=ROOT_HEADERS).status
-        node_check = {"ID": "node-ttl", "Name": "node-ttl", "TTL": "10m"}
-        assert 200 == agent.put("/v1/agent/check/register", node_check, headers=ROOT_HEADERS).status
-        yield agent
-    finally:
-        agent.close()
+def acl_agent(deny_acl_agent: AgentProcess) -> AgentProcess:
+    """db-1 with its TTL check, and a node check, registered by the management token."""
+    db = {"ID": "db-1", "Name": "db", "Check": {"CheckID": "db-1-ttl", "TTL": "10m"}}
+    assert 200 == deny_acl_agent.put("/v1/agent/service/register", db, headers=ROOT_HEADERS).status
+    node_check = {"ID": "node-ttl", "Name": "node-ttl", "TTL": "10m"}
+    assert 200 == deny_acl_agent.put("/v1/agent/check/register", node_check, headers=ROOT_HEADERS).status
+    return deny_acl_agent
 
 
 def _denied(accessor: str, perm: str, name: str) -> str:

@@ -195,9 +195,10 @@ class CheckOps:
         definition = definition_for_register(fields, namespace=namespace, token=token, source=source)
         if definition.service_id:
             key = (namespace, definition.service_id)
-            if key not in services if services is not None else self.state.service(*key) is None:
-                raise _missing_service(definition.service_id)
             entry = self.state.service(*key)
+            known = key in services if services is not None else entry is not None
+            if not known:
+                raise _missing_service(definition.service_id)
             if entry is not None:
                 others = {c.definition.check_id for c in self.state.checks_of(*key)} - {definition.check_id}
                 check_tags_by_checks(len(entry.service.tags or ()), len(others) + 1)

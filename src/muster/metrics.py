@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from muster.dns.cache import DNSStats
 from muster.models import CRITICAL, PASSING, WARNING
 from muster.status.subsystems import health_counts
-from muster.store import MemoryStore, SQLiteStore
+from muster.store import Store
 
 if TYPE_CHECKING:
     from muster.agent.state import LocalState
@@ -122,7 +122,7 @@ class AgentMetrics:
         self,
         *,
         state: LocalState,
-        store: SQLiteStore | MemoryStore,
+        store: Store,
         runner: CheckRunner,
         status: StatusRegistry,
         requests_by_route: Mapping[str, int],
@@ -236,7 +236,7 @@ class AgentMetrics:
         yield Series("muster.store.errors", "Store transactions that failed", COUNTER, value=stats.errors)
         latest = stats.last_commit_seconds
         yield Series("muster.store.last_commit_seconds", "Duration of the latest commit", GAUGE, value=latest)
-        size = store.size_bytes() if isinstance(store, SQLiteStore) else 0
+        size = store.size_bytes()
         yield Series("muster.store.size_bytes", "Database and WAL size", GAUGE, value=size)
 
     def _dns_series(self) -> Iterable[Series]:

@@ -63,10 +63,18 @@ OnCommit = Callable[[], None]
 
 
 class Store(Protocol):
+    """What the agent's parts write through: the embedded SQLite store, or -dev's memory store."""
+
+    backend: str  # "sqlite" or "memory", as the status API reports it
+    stats: StoreStats
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None: ...
     async def commit(self, ops: Sequence[Op], on_commit: OnCommit) -> None: ...
+    def write_now(self, ops: Sequence[Op]) -> None: ...
     def load(self, table: str) -> Iterator[tuple[str, str, bytes]]: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta(self, key: str, value: str) -> None: ...
+    def size_bytes(self) -> int: ...
     def close(self) -> None: ...
 
 
@@ -85,9 +93,20 @@ class StoreStats:
 class MemoryStore:
     """`-dev` mode: nothing is written, as in Consul's dev agent."""
 
+    backend = "memory"
+
     def __init__(self) -> None:
         self.stats = StoreStats()
         self._meta: dict[str, str] = {}
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        return None
+
+    def write_now(self, ops: Sequence[Op]) -> None:
+        return None
+
+    def size_bytes(self) -> int:
+        return 0
 
     async def commit(self, ops: Sequence[Op], on_commit: OnCommit) -> None:
         self.stats.commits += 1
@@ -132,6 +151,8 @@ class SQLiteStore:
     `on_commit` runs on the event loop right after the fsync, in commit order, even when the caller
     was cancelled meanwhile (a client that hung up): memory never disagrees with disk.
     """
+
+    backend = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -53,7 +53,7 @@ NOT_UNDER_V1 = "Invalid URL path: if attempting to use the HTTP API, ensure the 
 LAUNCHER = """
 import asyncio, importlib, time
 cli = importlib.import_module("muster.cli.agent")  # the package re-exports the command as `agent`
-agent_module = importlib.import_module("muster.agent")  # `muster agent` imports Agent from here when run
+agent_module = importlib.import_module("muster.agent.root")  # open_agent builds the Agent named here
 
 def slow_thread(level):
     time.sleep(3)

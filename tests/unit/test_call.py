@@ -11,7 +11,7 @@ from muster.errors import BadRequest
 
 def _call(path: str, headers: dict[str, str] | None = None) -> Call:
     request = make_mocked_request("PUT", path, headers=headers or {})
-    return Call(agent=None, request=request, path_id="", query=parse_query(request.query_string))  # type: ignore[arg-type]
+    return Call(parts=None, request=request, path_id="", query=parse_query(request.query_string))  # type: ignore[arg-type]
 
 
 def test_the_partition_guard_runs_once_per_call() -> None:

@@ -1,5 +1,5 @@
 """The import graph of src/muster: no cycle among run-time imports, and the Agent class named only by
-the composition root and the modules still listed below (issue 14 narrows that list; it only shrinks)."""
+the composition root."""
 
 from __future__ import annotations
 
@@ -9,16 +9,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "muster"
 
-# Entry points that run the composed agent, and the parts not yet given narrow collaborators.
+# The HTTP API sees the agent as api/parts.AgentParts; running it, as http/server.ServedAgent.
 NAMES_AGENT = {
     "muster.agent",  # the package re-exports it
     "muster.agent.root",  # the composition root
-    "muster.cli.agent",  # builds it
-    "muster.cli.validate",  # builds it offline
-    "muster.http.server",  # serves it
-    "muster.api.app",  # handlers reach the parts through it (Consul's HTTPHandlers hold the agent)
-    "muster.api.call",
-    "muster.api.agent_info",
 }
 
 

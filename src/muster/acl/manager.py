@@ -51,7 +51,7 @@ from muster.acl.writes import (
 from muster.errors import BadRequest, Forbidden, NotFound
 from muster.golang import is_decimal, quote
 from muster.quarantine import Quarantine
-from muster.store import Op, SQLiteStore, Store
+from muster.store import Op, Store
 
 log = logging.getLogger("muster.acl")
 ROOT_SECRETS = frozenset({"allow", "deny", "manage"})  # Consul refuses these as secrets (acl.RootAuthorizer)
@@ -118,7 +118,7 @@ class ACLManager:
         if not self.enabled:
             return
         ops = ensure_builtins(self.state, self.config.tokens.initial_management, self._clock())
-        if ops and isinstance(self._store, SQLiteStore):
+        if ops:
             self._store.write_now(ops)
 
     def reconfigure(self, config: ACLConfig) -> None:

@@ -3,7 +3,9 @@ validate, write to the store, and apply to memory once the write is fsync'd (§2
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import logging
@@ -38,7 +40,7 @@ from muster.models import CRITICAL, CheckDefinition, Service
 from muster.quarantine import Quarantine
 from muster.status.registry import StatusRegistry
 from muster.status.subsystems import register_subsystems
-from muster.store import Delete, MemoryStore, Op, SQLiteStore
+from muster.store import Delete, MemoryStore, Op, SQLiteStore, Store
 
 if TYPE_CHECKING:
     from muster.catalog.etcd import EtcdCatalog
@@ -56,7 +58,7 @@ class Agent:
         self.flags = dict(flags or {})  # kept so a reload resolves config exactly as the start did
         self.started_at = time.time()
         self.state = LocalState(config.node_name, config.datacenter)
-        self.store: SQLiteStore | MemoryStore
+        self.store: Store
         self._lock_file: IO[str] | None = None
         self.node = NodeIdentity(
             config.node_name, config.datacenter, config.bind_addr, dict(config.node_meta)
@@ -197,7 +199,7 @@ class Agent:
             self._config_check_keys.add((definition.namespace, definition.check_id))
         purge += self.check_ops.restore_ttl_states(self.store.load("check_state"), self.quarantine)
         purge += self.quarantine.ops
-        if purge and isinstance(self.store, SQLiteStore):
+        if purge:
             self.store.write_now(purge)
 
     def _restore_service(self, body: bytes) -> None:
@@ -229,6 +231,10 @@ class Agent:
     def record_check_result(self, namespace: str, check_id: str, status: str, output: str) -> None:
         """The one notifier every runner reports through."""
         self.check_ops.record_check_result(namespace, check_id, status, output)
+
+    def start_store(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the store's writer on the serving loop (the in-memory store of -dev has none)."""
+        self.store.start(loop)
 
     async def start_catalog(self) -> None:
         """Begin syncing to and watching etcd (catalog.backend = etcd); local answers never wait on it."""
@@ -320,3 +326,37 @@ class Agent:
         for definition in checks:
             self.check_table.put(definition)  # one that stays keeps its status
         self._config_check_keys = fresh
+
+
+def open_agent(config: AgentConfig, flags: dict[str, Any]) -> Agent:
+    """Build the agent and restore its state. A full or unwritable disk, or a store that is no SQLite
+    database, stops the start with the data dir named (sqlite3 raises its own errors there)."""
+    try:
+        instance = Agent(config, flags)
+        log.info(
+            "data dir: %s", config.data_dir if config.data_dir else "none (-dev: state is kept in memory)"
+        )
+        instance.load()
+    except sqlite3.Error as exc:
+        log.debug("start-up failed", exc_info=True)
+        raise ConfigError(f"{config.data_dir}: cannot open the store: {exc}") from None
+    except OSError as exc:
+        log.debug("start-up failed", exc_info=True)
+        raise ConfigError(f"{exc.filename or config.data_dir}: {exc.strerror or exc}") from None
+    state = instance.state
+    log.info(
+        "node %s in datacenter %s: %d services, %d checks restored",
+        config.node_name,
+        config.datacenter,
+        len(state.services),
+        len(state.checks),
+    )
+    return instance
+
+
+def load_offline(config: AgentConfig) -> tuple[int, int]:
+    """Load a configuration into a throw-away in-memory agent, as `muster validate` checks it: the
+    number of services and checks it defines, or the ConfigError naming the file and key."""
+    offline = Agent(dataclasses.replace(config, data_dir=None, dev=True))
+    offline.load()
+    return len(offline.state.services), len(offline.state.checks)

@@ -23,7 +23,7 @@ from muster.schemas import TOKEN_UPDATE
 
 
 def _manager(call: Call) -> ACLManager:
-    manager = call.agent.acl
+    manager = call.parts.acl
     if not manager.enabled:
         raise Unauthorized("ACL support disabled")
     return manager
@@ -49,7 +49,7 @@ def _namespace(call: Call, authz: Authorizer, from_body: str = "") -> str:
 
 
 def _json(call: Call, value: Any, manager: ACLManager | None = None) -> web.Response:
-    response = render.json_bytes(encode_json(value), pretty=call.pretty, dev=call.agent.config.dev)
+    response = render.json_bytes(encode_json(value), pretty=call.pretty, dev=call.parts.config.dev)
     if manager is not None:  # reads carry the query metadata of an RPC-backed endpoint
         response.headers["X-Consul-Index"] = str(max(manager.index, 1))
         response.headers["X-Consul-KnownLeader"] = "true"
@@ -240,7 +240,7 @@ async def set_agent_token(call: Call) -> web.Response:
     """PUT /v1/agent/token/<kind>: needs `agent:write` on this agent; 404 for an unknown kind."""
     manager = _manager(call)
     authz = manager.authorize(call.token())
-    authz.require("agent", call.agent.config.node_name, WRITE)
+    authz.require("agent", call.parts.config.node_name, WRITE)
     fields = await call.decode(TOKEN_UPDATE)
     await manager.set_agent_token(call.path_id, fields.get("Token", ""))
     return render.empty_ok()

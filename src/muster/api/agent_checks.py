@@ -27,11 +27,11 @@ def require_owner_write(authz: Authorizer, check: Check, node: str) -> None:
 
 
 def _require_check_write(call: Call, check: Check) -> None:
-    require_owner_write(call.authorize(), check, call.agent.config.node_name)
+    require_owner_write(call.authorize(), check, call.parts.config.node_name)
 
 
 def _existing_check(call: Call, namespace: str) -> Check:
-    check = call.agent.state.checks.get((namespace, call.path_id))
+    check = call.parts.state.checks.get((namespace, call.path_id))
     if check is None:
         raise unknown_check(call.path_id)
     return check
@@ -40,8 +40,8 @@ def _existing_check(call: Call, namespace: str) -> Check:
 async def list_checks(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
-    node = call.agent.config.node_name
-    checks = sorted(call.agent.state.checks_in(namespace), key=lambda c: c.definition.check_id)
+    node = call.parts.config.node_name
+    checks = sorted(call.parts.state.checks_in(namespace), key=lambda c: c.definition.check_id)
     node_visible = authz.allowed("node", node, "read")
 
     def visible(check: Check) -> bool:
@@ -55,7 +55,7 @@ async def list_checks(call: Call) -> web.Response:
     expression = call.query.get("filter", "")
     if expression:
         wires = apply_filter(expression, "HealthCheck", wires, lambda pair: pair[1])
-    response = render.json_bytes(encode_json(dict(wires)), pretty=call.pretty, dev=call.agent.config.dev)
+    response = render.json_bytes(encode_json(dict(wires)), pretty=call.pretty, dev=call.parts.config.dev)
     if authz.filtered_header(removed):
         response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
     return response
@@ -71,9 +71,9 @@ async def register_check(call: Call) -> web.Response:
         raise BadRequest("Bad check status")
     authz = call.authorize()
     namespace = call.namespace(fields.get("Namespace", ""))
-    ops = call.agent.check_ops
+    ops = call.parts.check_ops
     definition = ops.prepare_check(fields, namespace=namespace, token=call.token())
-    node, state = call.agent.config.node_name, call.agent.state
+    node, state = call.parts.config.node_name, call.parts.state
 
     def vet() -> None:  # again holding the service lock: the owners it reads can change meanwhile
         if definition.service_id:
@@ -95,7 +95,7 @@ async def deregister_check(call: Call) -> web.Response:
     call.authorize()
     namespace = call.namespace()
     _require_check_write(call, _existing_check(call, namespace))
-    await call.agent.check_ops.deregister_check(namespace, call.path_id)
+    await call.parts.check_ops.deregister_check(namespace, call.path_id)
     return render.empty_ok()
 
 
@@ -103,7 +103,7 @@ async def _ttl(call: Call, status: str, output: str) -> web.Response:
     call.authorize()
     namespace = call.namespace()
     _require_check_write(call, _existing_check(call, namespace))
-    await call.agent.check_ops.ttl_update(namespace, call.path_id, status, output)
+    await call.parts.check_ops.ttl_update(namespace, call.path_id, status, output)
     return render.empty_ok()
 
 
@@ -144,11 +144,11 @@ async def service_maintenance(call: Call) -> web.Response:
     enable = _enable(call)
     authz = call.authorize()
     namespace = call.namespace()
-    entry = call.agent.state.service(namespace, call.path_id)
+    entry = call.parts.state.service(namespace, call.path_id)
     if entry is None:
         raise unknown_service(call.path_id)
     authz.require("service", entry.service.name, "write", namespace)
-    await call.agent.check_ops.service_maintenance(
+    await call.parts.check_ops.service_maintenance(
         namespace, call.path_id, enable, call.query.get("reason", ""), call.token()
     )
     return render.empty_ok()
@@ -156,6 +156,6 @@ async def service_maintenance(call: Call) -> web.Response:
 
 async def node_maintenance(call: Call) -> web.Response:
     enable = _enable(call)
-    call.authorize().require("node", call.agent.config.node_name, "write")
-    await call.agent.check_ops.node_maintenance(enable, call.query.get("reason", ""), call.token())
+    call.authorize().require("node", call.parts.config.node_name, "write")
+    await call.parts.check_ops.node_maintenance(enable, call.query.get("reason", ""), call.token())
     return render.empty_ok()

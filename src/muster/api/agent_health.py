@@ -27,7 +27,7 @@ def _wants_text(call: Call) -> bool:
 
 def _instance(call: Call, entry: ServiceEntry) -> tuple[str, list[Check]]:
     """An instance's aggregate over its own checks and every node-level check (§2.7)."""
-    checks = instance_checks(call.agent.state, entry)
+    checks = instance_checks(call.parts.state, entry)
     return aggregate_status(checks), checks
 
 
@@ -47,7 +47,7 @@ def instance_status(state: LocalState, entry: ServiceEntry) -> str:
 
 
 def _info(call: Call, entry: ServiceEntry, status: str, checks: list[Check]) -> dict[str, Any]:
-    node = call.agent.config.node_name
+    node = call.parts.config.node_name
     return {
         "AggregatedStatus": status,
         "Service": entry.wire,
@@ -72,7 +72,7 @@ async def health_by_id(call: Call) -> web.Response:
         raise BadRequest("Missing serviceID")
     authz = call.authorize()
     namespace = call.namespace()
-    entry = call.agent.state.service(namespace, service_id)
+    entry = call.parts.state.service(namespace, service_id)
     if entry is None:  # no ACL check on this path (§2.7)
         reason = f"ServiceId {service_id} not found"
         return _respond(
@@ -92,7 +92,7 @@ async def health_by_name(call: Call) -> web.Response:
     namespace = call.namespace()
     authz.require("service", name, "read", namespace)  # before the lookup: 403 beats 404 (§2.7)
     text = _wants_text(call)
-    entries = call.agent.state.services_named(namespace, name)
+    entries = call.parts.state.services_named(namespace, name)
     if not entries:
         reason = f"ServiceName {name} Not Found"
         return _respond(call, 404, reason, reason, [])

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from muster import CONSUL_API_VERSION, __version__
-from muster.agent import Agent
 from muster.api import render
 from muster.api.call import Call
+from muster.api.parts import AgentParts
 from muster.catalog import Scope
 from muster.errors import BadRequest, ConfigError
 from muster.golang import encode_json
@@ -22,20 +22,20 @@ SERF_LAN_PORT = 8301
 BUILD_DATE = "2026-11-22T00:00:00Z"
 
 
-def leader_address(agent: Agent) -> str:
-    return f"{agent.config.bind_addr}:{SERVER_PORT}"
+def leader_address(parts: AgentParts) -> str:
+    return f"{parts.config.bind_addr}:{SERVER_PORT}"
 
 
-def member(agent: Agent) -> dict[str, Any]:
+def member(parts: AgentParts) -> dict[str, Any]:
     """This agent as a serf member; /v1/agent/self and /v1/agent/members must agree byte for byte."""
-    config = agent.config
+    config = parts.config
     tags = {
-        "acls": "1" if agent.acl.enabled else "0",
+        "acls": "1" if parts.acl.enabled else "0",
         "build": f"{CONSUL_API_VERSION}:muster-{__version__}",
         "dc": config.datacenter,
         "ft_fs": "1",
         "ft_si": "1",
-        "id": agent.node_id,
+        "id": parts.node_id,
         "port": str(SERVER_PORT),
         "raft_vsn": "3",
         "role": "consul",
@@ -60,16 +60,16 @@ def member(agent: Agent) -> dict[str, Any]:
     }
 
 
-def self_document(agent: Agent) -> dict[str, Any]:
-    config = agent.config
-    state = agent.state
+def self_document(parts: AgentParts) -> dict[str, Any]:
+    config = parts.config
+    state = parts.state
     ttl_checks = sum(1 for check in state.checks.values() if check.definition.type == "ttl")
     return {
         "Config": {
             "Datacenter": config.datacenter,
             "PrimaryDatacenter": config.primary_datacenter or config.datacenter,
             "NodeName": config.node_name,
-            "NodeID": agent.node_id,
+            "NodeID": parts.node_id,
             "Revision": "muster",
             "Server": True,
             "Version": CONSUL_API_VERSION,
@@ -93,7 +93,7 @@ def self_document(agent: Agent) -> dict[str, Any]:
             "RaftSnapshotThreshold": 0,
         },
         "Coord": {"Vec": [0, 0, 0, 0, 0, 0, 0, 0], "Error": 1.5, "Adjustment": 0, "Height": 0.00001},
-        "Member": member(agent),
+        "Member": member(parts),
         "Stats": {
             "agent": {
                 "check_monitors": str(sum(1 for c in state.checks.values() if c.definition.type == "script")),
@@ -107,14 +107,14 @@ def self_document(agent: Agent) -> dict[str, Any]:
                 "os": platform.system().lower(),
                 "version": f"python{platform.python_version()}",
             },
-            "checks": _check_stats(agent),
+            "checks": _check_stats(parts),
             "consul": {
                 "server": "true",
                 "leader": "true",
-                "leader_addr": leader_address(agent),
+                "leader_addr": leader_address(parts),
                 "bootstrap": "true",
                 "known_datacenters": "1",
-                "acl": "enabled" if agent.acl.enabled else "disabled",
+                "acl": "enabled" if parts.acl.enabled else "disabled",
             },
         },
         "Meta": {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta},
@@ -122,10 +122,10 @@ def self_document(agent: Agent) -> dict[str, Any]:
     }
 
 
-def _check_stats(agent: Agent) -> dict[str, str]:
+def _check_stats(parts: AgentParts) -> dict[str, str]:
     """Muster's own figures on check scheduling, per kind: runs and start lateness (ms)."""
     out: dict[str, str] = {}
-    for kind, stats in sorted(agent.runner.stats.items()):
+    for kind, stats in sorted(parts.runner.stats.items()):
         ordered = sorted(stats.lateness)
         out[f"{kind}_runs"] = str(stats.runs)
         if ordered:
@@ -138,12 +138,12 @@ def _check_stats(agent: Agent) -> dict[str, str]:
 
 def _json(call: Call, value: Any) -> web.Response:
     body = encode_json(value).replace(b'"Height":1e-05', b'"Height":0.00001')  # Go prints this float plainly
-    return render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+    return render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
 
 
 async def agent_self(call: Call) -> web.Response:
-    call.authorize().require("agent", call.agent.config.node_name, "read")
-    return _json(call, self_document(call.agent))
+    call.authorize().require("agent", call.parts.config.node_name, "read")
+    return _json(call, self_document(call.parts))
 
 
 async def agent_members(call: Call) -> web.Response:
@@ -152,7 +152,7 @@ async def agent_members(call: Call) -> web.Response:
     authz = call.authorize()
     members, removed = authz.filter(await _members(call), "node", lambda m: str(m["Name"]))
     if call.query.get("wan"):
-        wan_name = f"{call.agent.config.node_name}.{call.agent.config.datacenter}"
+        wan_name = f"{call.parts.config.node_name}.{call.parts.config.datacenter}"
         members = [dict(m, Name=wan_name, Port=8302) for m in members]
     response = _json(call, members)
     if authz.filtered_header(removed):
@@ -163,8 +163,8 @@ async def agent_members(call: Call) -> web.Response:
 async def _members(call: Call) -> list[dict[str, Any]]:
     """This agent, and with the etcd catalog every agent node of the fleet: Status 1 (alive) while its
     lease lives, 4 (failed) after, as Serf reports a member that stopped answering."""
-    this = member(call.agent)
-    catalog = call.agent.fleet
+    this = member(call.parts)
+    catalog = call.parts.fleet
     if catalog is None:
         return [this]
     await catalog.open(Scope(DEFAULT_NAMESPACE, nodes_only=True))
@@ -182,9 +182,9 @@ async def agent_version(call: Call) -> web.Response:
 
 
 async def agent_reload(call: Call) -> web.Response:
-    call.authorize().require("agent", call.agent.config.node_name, "write")
+    call.authorize().require("agent", call.parts.config.node_name, "write")
     try:
-        call.agent.reload()
+        call.parts.reload()
     except ConfigError as exc:
         raise BadRequest(f"Failed reloading the agent configuration: {exc}") from None
     return render.empty_ok()
@@ -199,9 +199,9 @@ def _check_consistency(call: Call) -> None:
 
 async def status_leader(call: Call) -> web.Response:
     _check_consistency(call)
-    return _json(call, leader_address(call.agent))
+    return _json(call, leader_address(call.parts))
 
 
 async def status_peers(call: Call) -> web.Response:
     _check_consistency(call)
-    return _json(call, [leader_address(call.agent)])
+    return _json(call, [leader_address(call.parts)])

@@ -23,16 +23,16 @@ from muster.schemas import SERVICE_DEFINITION
 async def list_services(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
-    state = call.agent.state
+    state = call.parts.state
     expression = call.query.get("filter", "")
     if authz.allow_all and not expression:  # the hot path: cached bytes, nothing to filter
-        return render.json_bytes(state.list_body(namespace), pretty=call.pretty, dev=call.agent.config.dev)
+        return render.json_bytes(state.list_body(namespace), pretty=call.pretty, dev=call.parts.config.dev)
     entries = state.services_in(namespace)
     visible, removed = authz.filter(entries, "service", lambda e: e.service.name, namespace=namespace)
     if expression:  # ACL filtering first, then ?filter= (Consul's current order)
         visible = apply_filter(expression, "AgentService", visible, lambda e: e.wire)
     body = state.list_body(namespace) if not expression and not removed else join_services(visible)
-    response = render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+    response = render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
     if authz.filtered_header(removed):
         response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
     return response
@@ -48,7 +48,7 @@ async def get_service(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
     service_id = call.path_id
-    state = call.agent.state
+    state = call.parts.state
     given_hash = call.query.get("hash", "")
     entry = state.service(namespace, service_id)
     if entry is not None:  # no waiting for what the token may not read
@@ -69,7 +69,7 @@ async def get_service(call: Call) -> web.Response:
     if given_hash:
         authz = call.reauthorize()  # the token may have been deleted or narrowed while it waited
     authz.require("service", entry.service.name, "read", namespace)
-    response = render.json_bytes(entry.hashed_body, pretty=call.pretty, dev=call.agent.config.dev)
+    response = render.json_bytes(entry.hashed_body, pretty=call.pretty, dev=call.parts.config.dev)
     response.headers["X-Consul-ContentHash"] = entry.content_hash
     return response
 
@@ -92,7 +92,7 @@ def _registration_acl(
     """Every permission a registration needs, as one function: run once before it waits for the
     service locks, and again holding them, since what it reads (the service and checks an ID already
     names) can change while it waits."""
-    agent, node = call.agent, call.agent.config.node_name
+    agent, node = call.parts, call.parts.config.node_name
     service = registration.service
     sidecar_authz = authz
     if registration.sidecar is not None and registration.sidecar.service.token != service.token:
@@ -124,7 +124,7 @@ async def register_service(call: Call) -> web.Response:
     check_name_and_address(fields)
     authz = call.authorize()
     namespace = call.namespace(fields.get("Namespace", ""))
-    agent = call.agent
+    agent = call.parts
     registration = agent.services.prepare(fields, namespace=namespace, token=call.token())
     vet = _registration_acl(call, authz, registration, namespace)
     vet()
@@ -140,9 +140,9 @@ async def register_service(call: Call) -> web.Response:
 async def deregister_service(call: Call) -> web.Response:
     authz = call.authorize()
     namespace = call.namespace()
-    entry = call.agent.state.service(namespace, call.path_id)
+    entry = call.parts.state.service(namespace, call.path_id)
     if entry is None:
         raise unknown_service(call.path_id)
     authz.require("service", entry.service.name, "write", namespace)
-    await call.agent.services.deregister(namespace, call.path_id)
+    await call.parts.services.deregister(namespace, call.path_id)
     return render.empty_ok()

@@ -18,7 +18,7 @@ from muster.api.ui import UIAssets
 from muster.errors import MethodNotAllowed, MusterError
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.api.parts import AgentParts
 
 log = logging.getLogger("muster.http")
 UI_DISABLED = (
@@ -61,19 +61,19 @@ def _index(path: str, ui: UIAssets | None) -> web.Response:
 
 
 class Dispatcher:
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+    def __init__(self, parts: AgentParts) -> None:
+        self.parts = parts
         self.router = Router(ROUTES)
         self.requests = 0
-        ui = agent.config.ui
-        self.ui = UIAssets(ui, agent.acl.enabled) if ui.enabled else None
+        ui = parts.config.ui
+        self.ui = UIAssets(ui, parts.acl.enabled) if ui.enabled else None
 
     def count(self, route_path: str, method: str, seconds: float) -> None:
         """A request the fast path (http/fastpath.py) answered, counted as the dispatcher counts its own."""
         self.requests += 1
-        counts = self.agent.requests_by_route
+        counts = self.parts.requests_by_route
         counts[route_path] = counts.get(route_path, 0) + 1
-        self.agent.metrics.http.observe(route_path, method, seconds)
+        self.parts.metrics.http.observe(route_path, method, seconds)
 
     def _redirect_target(self, path: str) -> str | None:
         """Where ServeMux redirects `path` before matching a route: its clean form, or /a/b to /a/b/
@@ -106,7 +106,7 @@ class Dispatcher:
         if matched is None:
             return _index(path, self.ui)
         route, path_id = matched
-        counts = self.agent.requests_by_route
+        counts = self.parts.requests_by_route
         counts[route.path] = counts.get(route.path, 0) + 1
         method = request.method
         started = time.perf_counter()
@@ -119,7 +119,7 @@ class Dispatcher:
                 raise MethodNotAllowed(method, route.methods)
             else:
                 raw_query = request.rel_url.raw_query_string
-                call = Call(self.agent, request, path_id, parse_query(raw_query) if raw_query else {})
+                call = Call(self.parts, request, path_id, parse_query(raw_query) if raw_query else {})
                 response = await route.handler(call)
         except MusterError as exc:
             response = render.error(exc)
@@ -127,7 +127,7 @@ class Dispatcher:
             log.exception("%s %s failed", method, path)
             response = render.internal_error()
         finally:  # plain numbers per route and method; /v1/agent/metrics exports them when scraped
-            self.agent.metrics.http.observe(route.path, method, time.perf_counter() - started)
-        if self.agent.acl.default_policy != "allow" and not response.prepared:
-            response.headers["X-Consul-Default-ACL-Policy"] = self.agent.acl.default_policy
+            self.parts.metrics.http.observe(route.path, method, time.perf_counter() - started)
+        if self.parts.acl.default_policy != "allow" and not response.prepared:
+            response.headers["X-Consul-Default-ACL-Policy"] = self.parts.acl.default_policy
         return response

@@ -1,4 +1,4 @@
-"""One API call: the agent, the request, the ID taken from the path, the query, and the
+"""One API call: the agent's parts, the request, the ID taken from the path, the query, and the
 request-level rules every endpoint shares (partition guard, namespace, token, body limit)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from muster.golang import is_decimal, parse_duration
 from muster.models import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.api.parts import AgentParts
 
 MAX_BODY_BYTES = 4 * 1024 * 1024  # Consul's default for agent write endpoints
 _NAMESPACE_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$")
@@ -43,7 +43,7 @@ def parse_query(raw: str) -> dict[str, str]:
 
 @dataclass
 class Call:
-    agent: Agent
+    parts: AgentParts
     request: web.BaseRequest
     path_id: str
     query: dict[str, str] = field(default_factory=dict)
@@ -84,7 +84,7 @@ class Call:
     def authorize(self) -> Authorizer:
         """Resolve the request's token once: 403 `ACL not found` for an unknown one (§6)."""
         if self._authorizer is None:
-            self._authorizer = self.agent.acl.authorize(self.token())
+            self._authorizer = self.parts.acl.authorize(self.token())
         return self._authorizer
 
     def reauthorize(self) -> Authorizer:

@@ -44,13 +44,13 @@ async def blocking(
     current = max(1, catalog.index(scope))
     key = _cache_key(call, namespace)
     # A reload replaces the config (node meta, addresses): it is part of what an answer was built from.
-    marker = (current, call.agent.state.output_version, id(call.agent.config))
-    body = call.agent.catalog_bodies.get(key, marker) if key is not None else None
+    marker = (current, call.parts.state.output_version, id(call.parts.config))
+    body = call.parts.catalog_bodies.get(key, marker) if key is not None else None
     if body is None:
         body = encode_json(build(catalog, current))
         if key is not None:
-            call.agent.catalog_bodies.put(key, marker, body)
-    response = render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+            call.parts.catalog_bodies.put(key, marker, body)
+    response = render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
     contact = catalog.contact()
     response.headers["X-Consul-Index"] = str(current)
     response.headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
@@ -65,7 +65,7 @@ def _cache_key(call: Call, namespace: str) -> tuple[str, str, tuple[str, ...]] |
     """What an answer depends on besides the catalog: the path and query (all of it, `tag` repeats
     included, less the blocking and formatting options). With ACLs on, answers depend on the token
     and its policies too: those are not cached."""
-    if call.agent.acl.enabled:
+    if call.parts.acl.enabled:
         return None
     pairs = call.request.rel_url.raw_query_string.split("&")
     # In order: a repeated parameter's first value is the one read, so order is part of the answer.
@@ -89,15 +89,15 @@ def _tags_match(instance: Instance, tags: list[str]) -> bool:
 
 def _catalog(call: Call) -> Catalog:
     """The catalog for `?dc=` (this agent's datacenter when absent)."""
-    datacenter = call.query.get("dc") or call.agent.config.datacenter
-    catalog = call.agent.catalog.in_datacenter(datacenter)
+    datacenter = call.query.get("dc") or call.parts.config.datacenter
+    catalog = call.parts.catalog.in_datacenter(datacenter)
     if catalog is None:  # Consul answers 500; naming a datacenter that does not exist is the client's mistake
         raise BadRequest("No path to datacenter")
     return catalog
 
 
 async def catalog_datacenters(call: Call) -> web.Response:
-    return render.json_bytes(encode_json(call.agent.catalog.datacenters()), pretty=call.pretty, dev=False)
+    return render.json_bytes(encode_json(call.parts.catalog.datacenters()), pretty=call.pretty, dev=False)
 
 
 def _visible(call: Call, namespace: str, instance: Instance) -> bool:

@@ -65,7 +65,7 @@ async def _body(call: Call) -> dict[str, Any]:
 
 
 def _fleet(call: Call) -> EtcdCatalog:
-    catalog = call.agent.fleet
+    catalog = call.parts.fleet
     if catalog is None:
         raise BadRequest(
             "Catalog writes need the fleet catalog (catalog.backend = etcd); this agent's catalog is its "
@@ -149,7 +149,7 @@ async def catalog_register(call: Call) -> web.Response:
         _text(body, "ID", ""),
         node_name,
         address,
-        call.agent.config.datacenter,
+        call.parts.config.datacenter,
         _strings(body, "NodeMeta", ""),
     )
     from muster.catalog import external  # loaded with the fleet catalog (grpcio)

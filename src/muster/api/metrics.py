@@ -22,9 +22,9 @@ def wants_prometheus(call: Call) -> bool:
 
 
 async def agent_metrics(call: Call) -> web.Response:
-    call.authorize().require("agent", call.agent.config.node_name, "read")
-    metrics = call.agent.metrics
+    call.authorize().require("agent", call.parts.config.node_name, "read")
+    metrics = call.parts.metrics
     if wants_prometheus(call):
         return render.text(metrics.prometheus_text().decode(), content_type=PROMETHEUS_TEXT)
     body = encode_json(metrics.summary())
-    return render.json_bytes(body, pretty=call.pretty, dev=call.agent.config.dev)
+    return render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)

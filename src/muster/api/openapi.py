@@ -413,4 +413,4 @@ def document_bytes() -> bytes:
 
 
 async def openapi_document(call: Call) -> web.Response:
-    return render.json_bytes(document_bytes(), pretty=call.pretty, dev=call.agent.config.dev)
+    return render.json_bytes(document_bytes(), pretty=call.pretty, dev=call.parts.config.dev)

@@ -71,7 +71,7 @@ async def simple_service_status(call: Call) -> web.Response:
 
 # -- what each one computes ------------------------------------------------------------------------
 async def _list_services(call: Call) -> Outcome:
-    registry = call.agent.status
+    registry = call.parts.status
     level = parse_level(call.query)
     timeout = parse_timeout(call.query)
     results = await registry.call_latest(level, timeout)
@@ -86,7 +86,7 @@ async def _list_services(call: Call) -> Outcome:
 
 
 async def _one_service(call: Call) -> Outcome:
-    registry = call.agent.status
+    registry = call.parts.status
     name = _route_name(call)
     if name not in registry:
         raise Refusal(404, SERVICE_NOT_FOUND, f"No status information found for service {name}")
@@ -105,14 +105,14 @@ async def _one_service(call: Call) -> Outcome:
 
 
 async def _simple(call: Call) -> Outcome:
-    registry = call.agent.status
+    registry = call.parts.status
     timeout = parse_timeout(call.query)
     state, all_running = registry.rollup(await registry.call_latest(Level.CRITICAL, timeout))
     return (200 if all_running else 503), state.encode()
 
 
 async def _simple_one(call: Call) -> Outcome:
-    registry = call.agent.status
+    registry = call.parts.status
     name = _route_name(call)
     if name not in registry:
         raise Refusal(404, SERVICE_NOT_FOUND, f"not found: {name}")

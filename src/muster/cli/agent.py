@@ -17,7 +17,7 @@ from muster.cli.flags import HELP_NAMES, AgentCommand, options
 from muster.errors import ConfigError, StoreError
 
 if TYPE_CHECKING:
-    from muster.agent import Agent
+    from muster.http.server import ServedAgent
 
 
 class _JSONFormatter(logging.Formatter):
@@ -52,11 +52,12 @@ def agent(**flags: Any) -> None:
     # Imported here so that the other commands start fast (they never run an agent).
     import uvloop
 
+    from muster.agent.root import open_agent
     from muster.http.server import serve
     from muster.status.levels import State
 
     log = logging.getLogger("muster.agent")
-    instance: Agent | None = None
+    instance: ServedAgent | None = None
     try:
         config = config_mod.load(flags)
         setup_logging(config.log_level, config.log_json)
@@ -64,7 +65,7 @@ def agent(**flags: Any) -> None:
             log.warning('config key "%s" is accepted for Consul compatibility and has no effect', key)
         for flag in config.ignored_flags:
             log.info("flag %s is accepted for Consul compatibility and has no effect", flag)
-        instance = _open(config, flags)
+        instance = open_agent(config, flags)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             runner.run(serve(instance))
     except (ConfigError, StoreError) as exc:
@@ -75,36 +76,6 @@ def agent(**flags: Any) -> None:
         # Start-up ends with Consul's one line, never a traceback; -log-level debug shows where.
         log.debug("start-up failed", exc_info=True)
         _fail(f"{type(exc).__name__}: {exc}")
-
-
-def _open(config: config_mod.AgentConfig, flags: dict[str, Any]) -> Agent:
-    """Build the agent and restore its state. A full or unwritable disk, or a store that is no SQLite
-    database, stops the start with the data dir named (sqlite3 raises its own errors there)."""
-    import sqlite3
-
-    from muster.agent import Agent
-
-    log = logging.getLogger("muster.agent")
-    try:
-        instance = Agent(config, flags)
-        log.info(
-            "data dir: %s", config.data_dir if config.data_dir else "none (-dev: state is kept in memory)"
-        )
-        instance.load()
-    except sqlite3.Error as exc:
-        log.debug("start-up failed", exc_info=True)
-        raise ConfigError(f"{config.data_dir}: cannot open the store: {exc}") from None
-    except OSError as exc:
-        log.debug("start-up failed", exc_info=True)
-        raise ConfigError(f"{exc.filename or config.data_dir}: {exc.strerror or exc}") from None
-    log.info(
-        "node %s in datacenter %s: %d services, %d checks restored",
-        config.node_name,
-        config.datacenter,
-        len(instance.state.services),
-        len(instance.state.checks),
-    )
-    return instance
 
 
 def _fail(message: str) -> NoReturn:

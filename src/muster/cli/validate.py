@@ -3,7 +3,6 @@ agent reads them at start (keys, types, service and check definitions), without 
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import click
@@ -17,14 +16,12 @@ from muster.errors import ConfigError
 def validate_paths(paths: tuple[Path, ...]) -> tuple[int, int]:
     """Load the files (a directory: its *.json and *.hcl) and their definitions into a throw-away
     in-memory agent; return (services, checks), or raise ConfigError naming the file and key."""
-    from muster.agent import Agent  # the agent's whole import graph, only for this command
+    from muster.agent.root import load_offline  # the agent's whole import graph, only for this command
 
     files = tuple(str(path) for path in paths if not path.is_dir())
     dirs = tuple(str(path) for path in paths if path.is_dir())
     config = config_mod.load({"config_file": files, "config_dir": dirs, "dev": True}, environ={})
-    offline = Agent(dataclasses.replace(config, data_dir=None, dev=True))
-    offline.load()
-    return len(offline.state.services), len(offline.state.checks)
+    return load_offline(config)
 
 
 @click.command(context_settings=CONTEXT)

@@ -12,12 +12,15 @@ import os
 import signal
 import ssl
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
 
-from muster.agent import Agent
+from muster.agent.identity import NodeIdentity
 from muster.api.app import Dispatcher
+from muster.api.parts import AgentParts
 from muster.config import AgentConfig
 from muster.dns.handler import DNSHandler
 from muster.dns.server import DNSServer
@@ -25,10 +28,25 @@ from muster.errors import ConfigError
 from muster.gcpause import FrozenSurvivors
 from muster.http.fastpath import FastPathProtocol, FastRoutes
 from muster.http.headdeadline import KEEPALIVE_SECONDS, HeadDeadlineServer
-from muster.store import SQLiteStore
 from muster.tls import server_context
 
 log = logging.getLogger("muster.agent")
+
+
+class ServedAgent(AgentParts, Protocol):
+    """What running the agent needs beyond the API's parts: its identity for DNS, the lifecycle of the
+    store and the catalog, and the hooks a reload calls."""
+
+    node: NodeIdentity
+    reload_listeners: list[Callable[[AgentConfig], None]]
+
+    def start_store(self, loop: asyncio.AbstractEventLoop) -> None: ...
+    async def start_catalog(self) -> None: ...
+    async def leave_catalog(self) -> None: ...
+    async def stop_catalog(self) -> None: ...
+    def close(self) -> None: ...
+
+
 # Once the listeners close, requests still in flight get this long to finish.
 SHUTDOWN_GRACE_SECONDS = 5.0
 
@@ -120,11 +138,10 @@ async def _start(runner: web.ServerRunner, listener: Listener, routes: FastRoute
     return f"{listener.name} API listening on {listener.scheme}://{url_host(listener.host)}:{port}\n"
 
 
-async def serve(agent: Agent) -> None:
+async def serve(agent: ServedAgent) -> None:
     listeners = plan_listeners(agent.config)
     loop = asyncio.get_running_loop()
-    if isinstance(agent.store, SQLiteStore):
-        agent.store.start(loop)
+    agent.start_store(loop)
     dispatcher = Dispatcher(agent)
     server = HeadDeadlineServer(
         dispatcher, handler_cancellation=True, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS
@@ -177,7 +194,7 @@ async def serve(agent: Agent) -> None:
         log.info("stopped")
 
 
-async def drain(agent: Agent, stop: asyncio.Event) -> None:
+async def drain(agent: ServedAgent, stop: asyncio.Event) -> None:
     """Report `stopping` at once, so `/status/v1/simple` turns 503 and balancers take the agent out,
     and keep serving every request normally for the grace period; a second signal ends it early."""
     agent.status.mark_stopping()
@@ -192,7 +209,7 @@ async def drain(agent: Agent, stop: asyncio.Event) -> None:
             await stop.wait()
 
 
-def _reload(agent: Agent) -> None:
+def _reload(agent: ServedAgent) -> None:
     try:
         agent.reload()
         log.info("configuration reloaded")

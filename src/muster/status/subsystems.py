@@ -21,7 +21,7 @@ from muster.models import (
 from muster.status.levels import Level, Severity, State, level_to_int
 from muster.status.process import ProcessMetrics
 from muster.status.registry import StatusCallback, StatusRegistry
-from muster.store import MemoryStore, SQLiteStore
+from muster.store import Store
 
 if TYPE_CHECKING:
     from muster.agent.state import LocalState
@@ -37,7 +37,7 @@ def register_subsystems(
     registry: StatusRegistry,
     *,
     state: LocalState,
-    store: SQLiteStore | MemoryStore,
+    store: Store,
     runner: CheckRunner,
     quarantine: Quarantine,
     requests_by_route: Mapping[str, int],
@@ -119,9 +119,7 @@ class StoreStatus:
     store's reserve (then only deletions are accepted); set by every batch, so the state follows the
     latest outcome however the polls fall. Size at info, write statistics at debug."""
 
-    def __init__(
-        self, registry: StatusRegistry, store: SQLiteStore | MemoryStore, quarantine: Quarantine
-    ) -> None:
+    def __init__(self, registry: StatusRegistry, store: Store, quarantine: Quarantine) -> None:
         self.registry = registry
         self.store = store
         self.quarantine = quarantine
@@ -141,9 +139,8 @@ class StoreStatus:
             alerts.append({"severity": Severity.WARNING.value, "message": self.quarantine.summary()})
         status: dict[str, Any] = {}
         if rank >= _INFO_RANK:
-            durable = isinstance(store, SQLiteStore)
-            status["backend"] = "sqlite" if durable else "memory"
-            status["size-bytes"] = store.size_bytes() if isinstance(store, SQLiteStore) else 0
+            status["backend"] = store.backend
+            status["size-bytes"] = store.size_bytes()
         if rank >= _DEBUG_RANK:
             status.update(
                 {

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
@@ -17,7 +18,8 @@ from muster.golang import parse_duration
 STR, INT, BOOL, DURATION = "string", "int", "bool", "duration"
 STR_LIST, STR_MAP, HEADER_MAP, OPAQUE = "[]string", "map[string]string", "map[string][]string", "opaque"
 STRUCT, STRUCT_LIST, STRUCT_MAP = "struct", "[]struct", "map[string]struct"
-_INT64 = (-(1 << 63), (1 << 63) - 1)
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+_INT64 = (INT64_MIN, INT64_MAX)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Go's encoding/json allows 10,000 levels; Python recurses (decoders, the content hash walks a proxy's
 # Config three frames a level), so Muster stops at 256, a documented difference, checked on the bytes.
@@ -42,21 +44,25 @@ class Field:
     alias_of: str | None = None  # a snake_case alias feeds this canonical field when it is empty
 
 
-@dataclass
+@dataclass(eq=False)
 class Schema:
-    """The JSON fields of one Go struct. `lenient` structs ignore unknown keys (Consul's Connect)."""
+    """The JSON fields of one Go struct. `lenient` structs ignore unknown keys (Consul's Connect).
+    The lookups are built at first use, so a struct nested in itself can be completed after creation."""
 
     name: str
     fields: list[Field]
     lenient: bool = False
-    by_name: dict[str, Field] = field(init=False)
-    by_fold: dict[str, Field] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.by_name = {f.name: f for f in self.fields}
-        self.by_fold = {}
+    @cached_property
+    def by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @cached_property
+    def by_fold(self) -> dict[str, Field]:
+        folded: dict[str, Field] = {}
         for f in self.fields:
-            self.by_fold.setdefault(f.name.lower(), f)
+            folded.setdefault(f.name.lower(), f)
+        return folded
 
     def lookup(self, key: str) -> Field | None:
         found = self.by_name.get(key)

@@ -216,7 +216,6 @@ _SIDECAR_CONNECT = Schema(
     lenient=True,
 )
 SIDECAR_SERVICE.fields.append(Field("Connect", STRUCT, _SIDECAR_CONNECT))
-SIDECAR_SERVICE.__post_init__()
 
 SERVICE_DEFINITION = Schema(
     "structs.ServiceDefinition",

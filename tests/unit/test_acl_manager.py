@@ -14,6 +14,7 @@ import pytest_asyncio
 from muster.acl import manager as manager_module
 from muster.acl import state as acl_state
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR
+from muster.acl.bodies import POLICY_BODY, TOKEN_BODY, PolicyBody, TokenBody
 from muster.acl.config import ACLConfig, ACLTokens
 from muster.acl.manager import ACLManager
 from muster.acl.policies import GLOBAL_MANAGEMENT_ID
@@ -50,6 +51,15 @@ def manager(store: Any = None, clock: Clock | None = None, **kwargs: Any) -> ACL
     return made
 
 
+def policy_body(fields: dict[str, Any]) -> PolicyBody:
+    """A policy body as the API decodes it (the normaliser, then the Struct)."""
+    return POLICY_BODY.convert(fields)
+
+
+def token_body(fields: dict[str, Any]) -> TokenBody:
+    return TOKEN_BODY.convert(fields)
+
+
 def sqlite_store(path: Path) -> SQLiteStore:
     """A store with the ACL tables (until store.TABLES lists them, this test creates them)."""
     conn = sqlite3.connect(path)
@@ -70,8 +80,10 @@ async def acl() -> AsyncIterator[ACLManager]:
 
 
 async def web_writer(acl: ACLManager, **extra: Any) -> tuple[str, str]:
-    policy = await acl.put_policy({"Name": "web", "Rules": 'service "web" { policy = "write" }'}, "default")
-    token = await acl.create_token({"Policies": [{"Name": "web"}], **extra}, "default")
+    policy = await acl.put_policy(
+        policy_body({"Name": "web", "Rules": 'service "web" { policy = "write" }'}), "default"
+    )
+    token = await acl.create_token(token_body({"Policies": [{"Name": "web"}], **extra}), "default")
     return policy.id, token.secret_id
 
 
@@ -154,7 +166,7 @@ async def test_root_policy_names_are_refused_as_secrets(acl: ACLManager) -> None
 async def test_an_expired_token_is_acl_not_found() -> None:
     clock = Clock()
     acl = manager(clock=clock)
-    token = await acl.create_token({"ExpirationTTL": 2 * MINUTE}, "default")
+    token = await acl.create_token(token_body({"ExpirationTTL": 2 * MINUTE}), "default")
     assert token.accessor_id == acl.resolve(token.secret_id).accessor_id
     clock.now += 3 * MINUTE
     with pytest.raises(Forbidden, match=r"^ACL not found$"):
@@ -212,9 +224,11 @@ async def test_policies_decide_and_denials_name_the_token(acl: ACLManager) -> No
 
 @pytest.mark.asyncio
 async def test_the_anonymous_tokens_policies_can_be_edited(acl: ACLManager) -> None:
-    policy = await acl.put_policy({"Name": "ro", "Rules": 'service_prefix "" { policy = "read" }'}, "default")
+    policy = await acl.put_policy(
+        policy_body({"Name": "ro", "Rules": 'service_prefix "" { policy = "read" }'}), "default"
+    )
     assert not acl.authorize("").allowed("service", "web")
-    await acl.update_token(ANONYMOUS_ACCESSOR, {"Policies": [{"ID": policy.id}]}, "default")
+    await acl.update_token(ANONYMOUS_ACCESSOR, token_body({"Policies": [{"ID": policy.id}]}), "default")
     assert acl.authorize("").allowed("service", "web")
 
 
@@ -222,7 +236,9 @@ async def test_the_anonymous_tokens_policies_can_be_edited(acl: ACLManager) -> N
 async def test_a_policy_update_takes_effect_for_existing_tokens(acl: ACLManager) -> None:
     policy_id, secret = await web_writer(acl)
     assert acl.authorize(secret).allowed("service", "web", "write")
-    await acl.put_policy({"Name": "web", "Rules": 'service "web" { policy = "read" }'}, "default", policy_id)
+    await acl.put_policy(
+        policy_body({"Name": "web", "Rules": 'service "web" { policy = "read" }'}), "default", policy_id
+    )
     assert not acl.authorize(secret).allowed("service", "web", "write")
     await acl.delete_policy(policy_id, "default")
     assert not acl.authorize(secret).allowed("service", "web", "read")
@@ -238,11 +254,13 @@ async def test_an_unrelated_acl_write_does_not_parse_policies_again(
     real = manager_module.parse_rules
     monkeypatch.setattr(manager_module, "parse_rules", lambda text: parsed.append(text) or real(text))
 
-    await acl.create_token({"Description": "unrelated"}, "default")
+    await acl.create_token(token_body({"Description": "unrelated"}), "default")
 
     assert acl.authorize(secret).allowed("service", "web", "write")
     assert [] == parsed  # a large policy parsed again on every ACL write stalled the loop for seconds
-    await acl.put_policy({"Name": "web", "Rules": 'service "web" { policy = "read" }'}, "default", policy_id)
+    await acl.put_policy(
+        policy_body({"Name": "web", "Rules": 'service "web" { policy = "read" }'}), "default", policy_id
+    )
     assert not acl.authorize(secret).allowed("service", "web", "write")
     assert 1 == len(parsed)  # the changed policy, and only it
 
@@ -250,7 +268,7 @@ async def test_an_unrelated_acl_write_does_not_parse_policies_again(
 @pytest.mark.asyncio
 async def test_service_identities_grant_the_service_and_its_sidecar() -> None:
     acl = manager()
-    token = await acl.create_token({"ServiceIdentities": [{"ServiceName": "web"}]}, "default")
+    token = await acl.create_token(token_body({"ServiceIdentities": [{"ServiceName": "web"}]}), "default")
     authz = acl.authorize(token.secret_id)
     assert authz.allowed("service", "web-sidecar-proxy", "write")
     assert authz.allowed("service", "db", "read")
@@ -279,16 +297,18 @@ async def test_service_identities_grant_the_service_and_its_sidecar() -> None:
 )
 async def test_policy_validation_texts(acl: ACLManager, fields: dict[str, Any], text: str) -> None:
     with pytest.raises(BadRequest) as caught:
-        await acl.put_policy(fields, "default")
+        await acl.put_policy(policy_body(fields), "default")
     assert text == caught.value.text
 
 
 @pytest.mark.asyncio
 async def test_the_builtin_policy_keeps_its_rules_and_cannot_be_deleted(acl: ACLManager) -> None:
     with pytest.raises(BadRequest, match="Changing the Rules for the builtin global-management policy"):
-        await acl.put_policy({"Name": "global-management", "Rules": ""}, "default", GLOBAL_MANAGEMENT_ID)
+        await acl.put_policy(
+            policy_body({"Name": "global-management", "Rules": ""}), "default", GLOBAL_MANAGEMENT_ID
+        )
     renamed = await acl.put_policy(
-        {"Name": "root", "Rules": acl.state.policies[GLOBAL_MANAGEMENT_ID].rules},
+        policy_body({"Name": "root", "Rules": acl.state.policies[GLOBAL_MANAGEMENT_ID].rules}),
         "default",
         GLOBAL_MANAGEMENT_ID,
     )
@@ -305,17 +325,19 @@ async def test_missing_policies(acl: ACLManager) -> None:
     with pytest.raises(NotFound, match=r"^Cannot find policy to delete$"):
         await acl.delete_policy(missing, "default")
     with pytest.raises(BadRequest, match=rf"^cannot find policy {missing}$"):
-        await acl.put_policy({"Name": "x"}, "default", missing)
+        await acl.put_policy(policy_body({"Name": "x"}), "default", missing)
     with pytest.raises(BadRequest, match=r"^Policy ID invalid UUID$"):
         acl.policy("unknown", "default")
 
 
 @pytest.mark.asyncio
 async def test_policies_are_namespaced(acl: ACLManager) -> None:
-    policy = await acl.put_policy({"Name": "web"}, "team")
+    policy = await acl.put_policy(policy_body({"Name": "web"}), "team")
     assert acl.policy(policy.id, "default") is None
     assert acl.policy_by_name("web", "team") == policy
-    await acl.put_policy({"Name": "web"}, "default")  # the same name in another namespace is fine
+    await acl.put_policy(
+        policy_body({"Name": "web"}), "default"
+    )  # the same name in another namespace is fine
 
 
 # -- token writes -------------------------------------------------------------------
@@ -354,13 +376,15 @@ async def test_policies_are_namespaced(acl: ACLManager) -> None:
 )
 async def test_token_create_validation_texts(acl: ACLManager, fields: dict[str, Any], text: str) -> None:
     with pytest.raises(BadRequest) as caught:
-        await acl.create_token(fields, "default")
+        await acl.create_token(token_body(fields), "default")
     assert text == caught.value.text
 
 
 @pytest.mark.asyncio
 async def test_uppercase_ids_are_accepted_as_consul_does(acl: ACLManager) -> None:
-    token = await acl.create_token({"AccessorID": "00000000-DEAD-BEEF-0000-000000000000"}, "default")
+    token = await acl.create_token(
+        token_body({"AccessorID": "00000000-DEAD-BEEF-0000-000000000000"}), "default"
+    )
     assert token == acl.token("00000000-DEAD-BEEF-0000-000000000000", "default")
 
 
@@ -369,7 +393,7 @@ async def test_token_update_replaces_content_and_keeps_ids(acl: ACLManager) -> N
     _, secret = await web_writer(acl)
     token = acl.resolve(secret).token
     assert token is not None
-    updated = await acl.update_token(token.accessor_id, {"Description": "renamed"}, "default")
+    updated = await acl.update_token(token.accessor_id, token_body({"Description": "renamed"}), "default")
     assert (secret, "renamed", (), token.create_index) == (
         updated.secret_id,
         updated.description,
@@ -378,11 +402,11 @@ async def test_token_update_replaces_content_and_keeps_ids(acl: ACLManager) -> N
     )
     assert updated.modify_index > token.modify_index
     with pytest.raises(BadRequest, match=r"^Changing a tokens SecretID is not permitted$"):
-        await acl.update_token(token.accessor_id, {"SecretID": ROOT}, "default")
+        await acl.update_token(token.accessor_id, token_body({"SecretID": ROOT}), "default")
     with pytest.raises(BadRequest, match=rf"^cannot toggle local mode of {token.accessor_id}$"):
-        await acl.update_token(token.accessor_id, {"Local": True}, "default")
+        await acl.update_token(token.accessor_id, token_body({"Local": True}), "default")
     with pytest.raises(BadRequest, match=r'^Cannot find token "11111111-2222-4333-8444-555555555555"$'):
-        await acl.update_token("11111111-2222-4333-8444-555555555555", {}, "default")
+        await acl.update_token("11111111-2222-4333-8444-555555555555", token_body({}), "default")
 
 
 @pytest.mark.asyncio
@@ -429,7 +453,7 @@ async def test_token_listing_filters_by_policy_and_json_redacts_secrets(acl: ACL
 @pytest.mark.asyncio
 async def test_concurrent_creates_of_one_name_yield_one_policy(acl: ACLManager) -> None:
     results = await asyncio.gather(
-        *(acl.put_policy({"Name": "same"}, "default") for _ in range(5)), return_exceptions=True
+        *(acl.put_policy(policy_body({"Name": "same"}), "default") for _ in range(5)), return_exceptions=True
     )
     assert 1 == sum(not isinstance(r, BaseException) for r in results)
 

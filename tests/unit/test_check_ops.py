@@ -7,6 +7,7 @@ import asyncio
 from muster import config
 from muster.agent import Agent
 from muster.agent.registration import definition_for_register
+from muster.bodies import CHECK_DEFINITION
 from muster.models import CRITICAL
 
 
@@ -20,7 +21,8 @@ def test_churned_critical_checks_leave_no_reaper_clocks() -> None:
         ops = agent.check_ops
         for i in range(50):
             fields = {"Name": f"c{i}", "TTL": 3_600_000_000_000}
-            definition = definition_for_register(fields, namespace="default", token="", source="remote")
+            body = CHECK_DEFINITION.convert(fields)
+            definition = definition_for_register(body, namespace="default", token="", source="remote")
             await ops.register_check(definition)
             ops.record_check_result("default", f"c{i}", CRITICAL, "down")
             await ops.deregister_check("default", f"c{i}")

@@ -4,9 +4,12 @@ import math
 
 import pytest
 
+from muster import bodies
 from muster.decode import MAX_NESTING, check_nesting, decode_body, decode_struct
 from muster.errors import DecodeError
-from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
+
+SERVICE_DEFINITION = bodies.SERVICE_DEFINITION.schema
+CHECK_DEFINITION = bodies.CHECK_DEFINITION.schema
 
 
 def decode_error(body: bytes) -> str:

@@ -13,6 +13,7 @@ from muster import config
 from muster.agent import Agent
 from muster.api.app import Dispatcher
 from muster.api.routes import GET, PUT, ROUTES, Fast, Route
+from muster.bodies import SERVICE_DEFINITION
 from muster.http.fastpath import ANSWERS, FastRoutes, fast_answers
 
 FAST_ROUTES = [route for route in ROUTES if route.fast is not None]
@@ -39,7 +40,9 @@ def with_fast_routes(check: Callable[[FastRoutes], None]) -> None:
     async def scenario() -> None:
         agent = Agent(dataclasses.replace(config.load({"dev": True}, environ={}), dev=False))
         for fields in SERVICES:
-            registration = agent.services.prepare(dict(fields), namespace="default", token="")
+            registration = agent.services.prepare(
+                SERVICE_DEFINITION.convert(fields), namespace="default", token=""
+            )
             await agent.services.register(registration, replace_existing_checks=False)
         try:
             check(FastRoutes(agent.state, agent.acl, agent.config.dev, Dispatcher(agent)))

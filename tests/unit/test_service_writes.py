@@ -11,6 +11,7 @@ import pytest
 
 from muster import config
 from muster.agent import Agent
+from muster.bodies import SERVICE_DEFINITION
 from muster.errors import BadRequest, NotFound
 from muster.models import PASSING
 
@@ -27,7 +28,7 @@ def _run(scenario: Callable[[Agent], Awaitable[Any]], **flags: Any) -> Any:
 
 
 async def _register(agent: Agent, fields: dict[str, Any], replace: bool = False) -> None:
-    registration = agent.services.prepare(fields, namespace="default", token="")
+    registration = agent.services.prepare(SERVICE_DEFINITION.convert(fields), namespace="default", token="")
     agent.services.validate(registration)
     await agent.services.register(registration, replace_existing_checks=replace)
 

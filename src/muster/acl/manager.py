@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE, Authorizer, allow_all
+from muster.acl.bodies import PolicyBody, TokenBody
 from muster.acl.config import TOKEN_KINDS, ACLConfig
 from muster.acl.policies import GLOBAL_MANAGEMENT_ID, Policy, is_uuid
 from muster.acl.rules import (
@@ -43,7 +43,7 @@ from muster.acl.writes import (
     build_new_token,
     build_policy,
     build_updated_token,
-    clone_fields,
+    clone_body,
     ensure_builtins,
     new_id,
     system_token,
@@ -309,7 +309,7 @@ class ACLManager:
             (p for p in self.state.policies.values() if p.namespace == namespace), key=lambda p: p.id
         )
 
-    async def put_policy(self, fields: dict[str, Any], namespace: str, policy_id: str = "") -> Policy:
+    async def put_policy(self, body: PolicyBody, namespace: str, policy_id: str = "") -> Policy:
         """Create (no policy_id) or update a policy; returns it as stored."""
         async with self._lock:
             existing = None
@@ -318,9 +318,7 @@ class ACLManager:
                 if existing is None:
                     raise BadRequest(f"cannot find policy {policy_id}")
             index = self.state.index + 1
-            policy = build_policy(
-                fields, state=self.state, namespace=namespace, existing=existing, index=index
-            )
+            policy = build_policy(body, state=self.state, namespace=namespace, existing=existing, index=index)
             await self._commit(index, [put_policy_op(policy)], lambda: self.state.put_policy(policy))
         return policy
 
@@ -362,22 +360,22 @@ class ACLManager:
         ]
         return sorted(found, key=lambda token: token.accessor_id)
 
-    async def create_token(self, fields: dict[str, Any], namespace: str) -> Token:
+    async def create_token(self, body: TokenBody, namespace: str) -> Token:
         async with self._lock:
             index = self.state.index + 1
             token = build_new_token(
-                fields, state=self.state, namespace=namespace, now=self._clock(), index=index
+                body, state=self.state, namespace=namespace, now=self._clock(), index=index
             )
             await self._commit(index, [put_token_op(token)], lambda: self.state.put_token(token))
         return token
 
-    async def update_token(self, accessor_id: str, fields: dict[str, Any], namespace: str) -> Token:
+    async def update_token(self, accessor_id: str, body: TokenBody, namespace: str) -> Token:
         async with self._lock:
             existing = self.token(accessor_id, namespace)
             if existing is None:
                 raise BadRequest(f"Cannot find token {quote(accessor_id)}")
             index = self.state.index + 1
-            token = build_updated_token(fields, state=self.state, existing=existing, index=index)
+            token = build_updated_token(body, state=self.state, existing=existing, index=index)
             await self._commit(index, [put_token_op(token)], lambda: self.state.put_token(token))
         return token
 
@@ -387,9 +385,9 @@ class ACLManager:
             if source is None:
                 raise Forbidden("ACL not found")
             index = self.state.index + 1
-            fields = clone_fields(source, description, self.state)
+            body = clone_body(source, description, self.state)
             token = build_new_token(
-                fields, state=self.state, namespace=namespace, now=self._clock(), index=index
+                body, state=self.state, namespace=namespace, now=self._clock(), index=index
             )
             await self._commit(index, [put_token_op(token)], lambda: self.state.put_token(token))
         return token

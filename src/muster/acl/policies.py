@@ -1,5 +1,5 @@
 """ACL policies as Consul stores and shows them (agent/structs/acl.go ACLPolicy): the record, its content
-hash, the builtin global-management policy, the request body schema, and the JSON in Consul's key order."""
+hash, the builtin global-management policy, and the JSON in Consul's key order."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from muster.acl.authorizer import DEFAULT_NAMESPACE
-from muster.decode import INT, STR, STR_LIST, Field, Schema
 
 GLOBAL_MANAGEMENT_ID = "00000000-0000-0000-0000-000000000001"
 GLOBAL_MANAGEMENT_NAME = "global-management"
@@ -47,22 +46,6 @@ session_prefix "" {
 RESERVED_PREFIX = "00000000-0000-0000-0000-0000000000"  # IDs of builtin objects (structs.ACLReservedPrefix)
 VALID_POLICY_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,128}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-POLICY_SCHEMA = Schema(
-    "structs.ACLPolicy",
-    [
-        Field("ID", STR),
-        Field("Name", STR),
-        Field("Description", STR),
-        Field("Rules", STR),
-        Field("Datacenters", STR_LIST),
-        Field("Hash", STR),
-        Field("CreateIndex", INT),
-        Field("ModifyIndex", INT),
-        Field("Namespace", STR),
-        Field("Partition", STR),
-    ],
-)
 
 
 def is_uuid(text: str) -> bool:

@@ -1,6 +1,6 @@
 """ACL tokens as Consul stores and shows them (agent/structs/acl.go ACLToken): the record (its SecretID is
-never in a repr), service and node identities, the content hash, Go's RFC 3339 times, the request body
-schema, and the token and list-stub JSON in Consul's key order."""
+never in a repr), service and node identities, the content hash, Go's RFC 3339 times, and the token
+and list-stub JSON in Consul's key order."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE
 from muster.acl.policies import content_hash
-from muster.decode import BOOL, DURATION, INT, OPAQUE, STR, STR_LIST, STRUCT_LIST, Field, Schema
 from muster.golang import is_decimal, quote
 
 ANONYMOUS_SECRET = "anonymous"  # noqa: S105 - Consul's well-known SecretID of the anonymous token
@@ -20,38 +19,6 @@ INITIAL_MANAGEMENT_DESCRIPTION = "Initial Management Token"
 BOOTSTRAP_DESCRIPTION = "Bootstrap Token (Global Management)"
 REDACTED = "<hidden>"  # a SecretID shown to a token without acl:write
 _NANOS = 1_000_000_000
-
-_LINK = Schema("structs.ACLTokenPolicyLink", [Field("ID", STR), Field("Name", STR)])
-_ROLE_LINK = Schema("structs.ACLTokenRoleLink", [Field("ID", STR), Field("Name", STR)])
-_SERVICE_IDENTITY = Schema(
-    "structs.ACLServiceIdentity", [Field("ServiceName", STR), Field("Datacenters", STR_LIST)]
-)
-_NODE_IDENTITY = Schema("structs.ACLNodeIdentity", [Field("NodeName", STR), Field("Datacenter", STR)])
-TOKEN_SCHEMA = Schema(
-    "structs.ACLToken",
-    [
-        Field("AccessorID", STR),
-        Field("SecretID", STR),
-        Field("Description", STR),
-        Field("Policies", STRUCT_LIST, _LINK),
-        Field("Roles", STRUCT_LIST, _ROLE_LINK),
-        Field("ServiceIdentities", STRUCT_LIST, _SERVICE_IDENTITY),
-        Field("NodeIdentities", STRUCT_LIST, _NODE_IDENTITY),
-        Field("TemplatedPolicies", OPAQUE),
-        Field("Local", BOOL),
-        Field("AuthMethod", STR),
-        Field("ExpirationTime", STR),
-        Field("ExpirationTTL", DURATION),
-        Field("CreateTime", STR),
-        Field("Hash", STR),
-        Field("CreateIndex", INT),
-        Field("ModifyIndex", INT),
-        Field("Namespace", STR),
-        Field("Partition", STR),
-        Field("AuthMethodNamespace", STR),
-    ],
-)
-BOOTSTRAP_SCHEMA = Schema("api.BootstrapRequest", [Field("BootstrapSecret", STR)])
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import logging
 import re
 import uuid
 from dataclasses import replace
-from typing import Any
 
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR
+from muster.acl.bodies import NodeIdentityBody, PolicyBody, PolicyLink, ServiceIdentityBody, TokenBody
 from muster.acl.policies import (
     GLOBAL_MANAGEMENT_ID,
     RESERVED_PREFIX,
@@ -111,10 +111,10 @@ def _id_taken(state: ACLState, candidate: str) -> bool:
 
 
 def build_policy(
-    fields: dict[str, Any], *, state: ACLState, namespace: str, existing: Policy | None, index: int
+    body: PolicyBody, *, state: ACLState, namespace: str, existing: Policy | None, index: int
 ) -> Policy:
     """A created (existing is None) or updated policy; the caller found `existing` by the URL's ID."""
-    name = fields.get("Name", "")
+    name = body.name
     if not name:
         raise BadRequest("Invalid Policy: no Name is set")
     if not VALID_POLICY_NAME.match(name):
@@ -122,8 +122,8 @@ def build_policy(
             "Invalid Policy: invalid Name. Only alphanumeric characters, '-' and '_' are allowed"
         )
     same_name = state.policy_by_name(namespace, name)
-    rules = fields.get("Rules", "")
-    datacenters = tuple(fields.get("Datacenters", ()))
+    rules = body.rules
+    datacenters = tuple(body.datacenters)
     if existing is None:
         if same_name is not None:
             raise BadRequest(f"Invalid Policy: A Policy with Name {quote(name)} already exists")
@@ -143,7 +143,7 @@ def build_policy(
         parse_rules(rules)
     except RulesError as exc:
         raise BadRequest(exc.text) from None
-    description = fields.get("Description", "")
+    description = body.description
     return Policy(
         id=existing.id if existing is not None else new_id(state),
         name=name,
@@ -173,9 +173,9 @@ def _time(raw: str) -> int:
         raise BadRequest(f"Token decoding failed: {exc}") from None
 
 
-def _expiration(fields: dict[str, Any], create_time: int) -> int | None:
-    ttl = fields.get("ExpirationTTL", 0)
-    raw_time = fields.get("ExpirationTime", "")
+def _expiration(body: TokenBody, create_time: int) -> int | None:
+    ttl = body.expiration_ttl
+    raw_time = body.expiration_time
     expiration = _time(raw_time) if raw_time else None
     if ttl:
         if ttl < 0:
@@ -201,11 +201,11 @@ def _expiration(fields: dict[str, Any], create_time: int) -> int | None:
     return expiration
 
 
-def _policy_ids(fields: dict[str, Any], state: ACLState, namespace: str) -> tuple[str, ...]:
+def _policy_ids(body: TokenBody, state: ACLState, namespace: str) -> tuple[str, ...]:
     """Links by ID or name -> IDs, deduplicated; a token may link its namespace's or `default`'s policies."""
     ids: list[str] = []
-    for link in fields.get("Policies", ()):
-        link_id, link_name = link.get("ID", ""), link.get("Name", "")
+    for link in body.policies:
+        link_id, link_name = link.id, link.name
         if not link_id:
             policy = state.policy_by_name(namespace, link_name) or state.policy_by_name("default", link_name)
             if policy is None:
@@ -216,11 +216,11 @@ def _policy_ids(fields: dict[str, Any], state: ACLState, namespace: str) -> tupl
                 raise BadRequest(f"No such ACL policy with ID {quote(link_id)}")
         if policy.id not in ids:
             ids.append(policy.id)
-    for role in fields.get("Roles", ()):  # Muster has no roles: a link to one can never resolve
-        if role.get("ID"):
-            raise BadRequest(f"No such ACL role with ID {quote(role['ID'])}")
-        raise BadRequest(f"No such ACL role with name {quote(role.get('Name', ''))}")
-    templated = fields.get("TemplatedPolicies") or []
+    for role in body.roles:  # Muster has no roles: a link to one can never resolve
+        if role.id:
+            raise BadRequest(f"No such ACL role with ID {quote(role.id)}")
+        raise BadRequest(f"No such ACL role with name {quote(role.name)}")
+    templated = body.templated_policies or []
     if templated:
         first = templated[0] if isinstance(templated, list) else {}
         name = first.get("TemplateName", "") if isinstance(first, dict) else ""
@@ -232,12 +232,10 @@ def _valid_identity_name(name: str) -> bool:
     return 0 < len(name) <= 256 and bool(_IDENTITY_NAME.match(name))
 
 
-def _identities(
-    fields: dict[str, Any], local: bool
-) -> tuple[tuple[ServiceIdentity, ...], tuple[NodeIdentity, ...]]:
+def _identities(body: TokenBody, local: bool) -> tuple[tuple[ServiceIdentity, ...], tuple[NodeIdentity, ...]]:
     services: dict[str, list[str]] = {}
-    for entry in fields.get("ServiceIdentities", ()):
-        name, datacenters = entry.get("ServiceName", ""), entry.get("Datacenters", [])
+    for entry in body.service_identities:
+        name, datacenters = entry.service_name, entry.datacenters
         if not name:
             raise BadRequest("Service identity is missing the service name field on this token")
         if local and datacenters:
@@ -252,8 +250,8 @@ def _identities(
         merged = services.setdefault(name, [])
         merged.extend(dc for dc in datacenters if dc not in merged)
     nodes: list[NodeIdentity] = []
-    for entry in fields.get("NodeIdentities", ()):
-        node = NodeIdentity(entry.get("NodeName", ""), entry.get("Datacenter", ""))
+    for node_entry in body.node_identities:
+        node = NodeIdentity(node_entry.node_name, node_entry.datacenter)
         if not node.node_name:
             raise BadRequest("Node identity is missing the node name field on this token")
         if not node.datacenter:
@@ -267,27 +265,25 @@ def _identities(
     return tuple(ServiceIdentity(n, tuple(dcs)) for n, dcs in services.items()), tuple(nodes)
 
 
-def build_new_token(
-    fields: dict[str, Any], *, state: ACLState, namespace: str, now: int, index: int
-) -> Token:
+def build_new_token(body: TokenBody, *, state: ACLState, namespace: str, now: int, index: int) -> Token:
     """ACL.TokenSet for a new token (also the second half of a clone)."""
-    accessor = fields.get("AccessorID", "")
+    accessor = body.accessor_id or ""
     if accessor:
         _check_new_id(state, accessor, "AccessorID")
-    secret = fields.get("SecretID", "")
+    secret = body.secret_id
     if secret:
         _check_new_id(state, secret, "SecretID")
-    if fields.get("AuthMethod"):
+    if body.auth_method:
         raise BadRequest("AuthMethod field is disallowed outside of Login")
-    local = bool(fields.get("Local", False))
-    expiration = _expiration(fields, now)
-    policies = _policy_ids(fields, state, namespace)
-    services, nodes = _identities(fields, local)
+    local = body.local
+    expiration = _expiration(body, now)
+    policies = _policy_ids(body, state, namespace)
+    services, nodes = _identities(body, local)
     accessor = accessor or new_id(state)
     token = Token(
         accessor_id=accessor,
         secret_id=secret or new_id(state),
-        description=fields.get("Description", ""),
+        description=body.description,
         policies=policies,
         service_identities=services,
         node_identities=nodes,
@@ -301,26 +297,26 @@ def build_new_token(
     return replace(token, hash=token_hash(token))
 
 
-def build_updated_token(fields: dict[str, Any], *, state: ACLState, existing: Token, index: int) -> Token:
+def build_updated_token(body: TokenBody, *, state: ACLState, existing: Token, index: int) -> Token:
     """ACL.TokenSet for an existing token: everything but the IDs, Local, and expiry is replaced."""
     accessor = existing.accessor_id
-    secret = fields.get("SecretID", "")
+    secret = body.secret_id
     if secret and secret != existing.secret_id:
         raise BadRequest("Changing a tokens SecretID is not permitted")
-    if bool(fields.get("Local", False)) != existing.local:
+    if body.local != existing.local:
         raise BadRequest(f"cannot toggle local mode of {accessor}")
-    if fields.get("AuthMethod"):
+    if body.auth_method:
         raise BadRequest(f"Cannot change AuthMethod of {accessor}")
-    if fields.get("ExpirationTTL"):
+    if body.expiration_ttl:
         raise BadRequest(f"Cannot change expiration time of {accessor}")
-    raw_time = fields.get("ExpirationTime", "")
+    raw_time = body.expiration_time
     if raw_time and (existing.expiration_time is None or _time(raw_time) != existing.expiration_time):
         raise BadRequest(f"Cannot change expiration time of {accessor}")
-    policies = _policy_ids(fields, state, existing.namespace)
-    services, nodes = _identities(fields, existing.local)
+    policies = _policy_ids(body, state, existing.namespace)
+    services, nodes = _identities(body, existing.local)
     token = replace(
         existing,
-        description=fields.get("Description", ""),
+        description=body.description,
         policies=policies,
         service_identities=services,
         node_identities=nodes,
@@ -329,20 +325,18 @@ def build_updated_token(fields: dict[str, Any], *, state: ACLState, existing: To
     return replace(token, hash=token_hash(token))
 
 
-def clone_fields(source: Token, description: str, state: ACLState) -> dict[str, Any]:
+def clone_body(source: Token, description: str, state: ACLState) -> TokenBody:
     """The body ACL.TokenClone feeds to a create: the source's links, identities, Local and expiry."""
-    fields: dict[str, Any] = {
-        "Description": description or source.description,
-        "Policies": [{"ID": pid} for pid in source.policies if pid in state.policies],
-        "ServiceIdentities": [
-            {"ServiceName": s.service_name, "Datacenters": list(s.datacenters)}
+    return TokenBody(
+        description=description or source.description,
+        policies=[PolicyLink(id=pid) for pid in source.policies if pid in state.policies],
+        service_identities=[
+            ServiceIdentityBody(service_name=s.service_name, datacenters=list(s.datacenters))
             for s in source.service_identities
         ],
-        "NodeIdentities": [
-            {"NodeName": n.node_name, "Datacenter": n.datacenter} for n in source.node_identities
+        node_identities=[
+            NodeIdentityBody(node_name=n.node_name, datacenter=n.datacenter) for n in source.node_identities
         ],
-        "Local": source.local,
-    }
-    if source.expiration_time is not None:
-        fields["ExpirationTime"] = format_time(source.expiration_time)
-    return fields
+        local=source.local,
+        expiration_time="" if source.expiration_time is None else format_time(source.expiration_time),
+    )

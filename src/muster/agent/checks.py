@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import msgspec
 
@@ -17,6 +17,7 @@ from muster.agent.locks import ServiceLocks
 from muster.agent.registration import check_tags_by_checks, definition_for_register, unknown_service
 from muster.agent.scripts import ScriptPolicy
 from muster.agent.state import LocalState
+from muster.bodies import CheckDefinitionBody
 from muster.checks.base import output_cap, ttl_output
 from muster.checks.definition import validate_check
 from muster.errors import BadRequest, NotFound, StoreError
@@ -182,7 +183,7 @@ class CheckOps:
     # -- /v1/agent/check/register and deregister ----------------------------------------
     def prepare_check(
         self,
-        fields: dict[str, Any],
+        body: CheckDefinitionBody,
         *,
         namespace: str,
         token: str,
@@ -191,8 +192,8 @@ class CheckOps:
     ) -> CheckDefinition:
         """Steps 7-8 of §2.9 (the caller did 1-6): check type validation, then the service exists (in
         `services` when given: a reload validates against the services it is about to have)."""
-        validate_check(fields, embedded=False)
-        definition = definition_for_register(fields, namespace=namespace, token=token, source=source)
+        validate_check(body, embedded=False)
+        definition = definition_for_register(body, namespace=namespace, token=token, source=source)
         if definition.service_id:
             key = (namespace, definition.service_id)
             entry = self.state.service(*key)

@@ -4,16 +4,14 @@ blocks), decoded and validated as the API's bodies are; a mistake names the file
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any
 
 from muster import config as config_mod
 from muster.agent.registration import ServiceRegistration, build_registration
 from muster.agent.scripts import ScriptPolicy
+from muster.bodies import CHECK_DEFINITION, SERVICE_DEFINITION
 from muster.config import AgentConfig
-from muster.decode import decode_struct
 from muster.errors import BadRequest, ConfigError, MusterError
 from muster.models import CheckDefinition
-from muster.schemas import CHECK_DEFINITION, SERVICE_DEFINITION
 
 ValidateRegistration = Callable[[ServiceRegistration, ScriptPolicy], None]
 PrepareCheck = Callable[..., CheckDefinition]
@@ -25,11 +23,11 @@ def config_registrations(
     registrations = []
     for file, raw in config.services:
         try:
-            fields = decode_struct(config_mod.config_keys_to_api(raw), SERVICE_DEFINITION)
+            service = SERVICE_DEFINITION.convert(config_mod.config_keys_to_api(raw))
             registration = build_registration(
-                fields,
-                namespace=fields.get("Namespace") or "default",
-                token=fields.get("Token", ""),
+                service,
+                namespace=service.namespace or "default",
+                token=service.token,
                 source="local",
             )
             validate(registration, scripts)
@@ -49,13 +47,13 @@ def config_checks(
     definitions = []
     for file, raw in config.checks:
         try:
-            fields: dict[str, Any] = decode_struct(config_mod.config_keys_to_api(raw), CHECK_DEFINITION)
-            if not fields.get("Name"):
+            check = CHECK_DEFINITION.convert(config_mod.config_keys_to_api(raw))
+            if not check.name:
                 raise BadRequest("Missing check name")
             definition = prepare(
-                fields,
-                namespace=fields.get("Namespace") or "default",
-                token=fields.get("Token", ""),
+                check,
+                namespace=check.namespace or "default",
+                token=check.token,
                 source="local",
                 services=services,
             )

@@ -8,7 +8,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from muster.checks.definition import build_definition, embedded_checks
+import msgspec
+
+from muster.bodies import CheckDefinitionBody, CheckType, ServiceBody, ServiceConnect, Weights
+from muster.bodytypes import Duration
+from muster.checks.definition import build_definition, embedded_checks, is_empty_check
 from muster.errors import BadRequest, NotFound
 from muster.golang import quote
 from muster.models import (
@@ -39,7 +43,7 @@ class ServiceRegistration:
     service: Service
     checks: list[CheckDefinition]
     sidecar: ServiceRegistration | None = None
-    sidecar_fields: dict[str, Any] | None = None  # Connect.SidecarService as given ({} = defaults)
+    sidecar_definition: ServiceBody | None = None  # Connect.SidecarService as given ({}: defaults)
 
 
 def _multierror(messages: list[str]) -> str:
@@ -107,12 +111,12 @@ def check_check_id(check_id: str) -> None:
         raise BadRequest(f"Invalid check ID {quote(check_id)}: reserved for maintenance mode")
 
 
-def _port_fields(fields: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+def _port_fields(body: ServiceBody, prefix: str = "") -> list[tuple[str, Any]]:
     """Every port of a service definition, named as the request spells the field."""
-    found: list[tuple[str, Any]] = [(f"{prefix}Port", fields.get("Port"))]
-    for key, address in sorted((fields.get("TaggedAddresses") or {}).items()):
-        found.append((f"{prefix}TaggedAddresses.{key}.Port", (address or {}).get("Port")))
-    proxy = fields.get("Proxy") or {}
+    found: list[tuple[str, Any]] = [(f"{prefix}Port", body.port)]
+    for key, address in sorted(body.tagged_addresses.items()):
+        found.append((f"{prefix}TaggedAddresses.{key}.Port", address.port))
+    proxy = body.proxy or {}
     found.append((f"{prefix}Proxy.LocalServicePort", proxy.get("LocalServicePort")))
     transparent = proxy.get("TransparentProxy") or {}
     found.append(
@@ -123,22 +127,22 @@ def _port_fields(fields: dict[str, Any], prefix: str = "") -> list[tuple[str, An
     for index, path in enumerate((proxy.get("Expose") or {}).get("Paths") or []):
         for key in ("ListenerPort", "LocalPathPort"):
             found.append((f"{prefix}Proxy.Expose.Paths[{index}].{key}", path.get(key)))
-    sidecar = (fields.get("Connect") or {}).get("SidecarService")
+    sidecar = (body.connect or ServiceConnect()).sidecar_service
     if sidecar is not None and not prefix:
         found += _port_fields(sidecar, "Connect.SidecarService.")
     return found
 
 
-def validate_ports(fields: dict[str, Any]) -> None:
+def validate_ports(body: ServiceBody) -> None:
     """Muster's difference 11: a port above 65535 is a 400 (Consul stores any int and DNS wraps it).
     Negative ports stay accepted, as Consul's own tests register them."""
-    for name, port in _port_fields(fields):
+    for name, port in _port_fields(body):
         if isinstance(port, int) and port > MAX_PORT:
             raise BadRequest(f"Invalid {name}: {port} is not a port (the largest is {MAX_PORT})")
 
 
-def validate_weights(weights: dict[str, int]) -> None:
-    passing, warning = weights.get("Passing", 0), weights.get("Warning", 0)
+def validate_weights(weights: Weights) -> None:
+    passing, warning = weights.passing, weights.warning
     if passing < 1:
         raise BadRequest("Invalid Weights: Passing must be greater than 0")
     if warning < 0:
@@ -147,15 +151,15 @@ def validate_weights(weights: dict[str, int]) -> None:
         raise BadRequest("Invalid Weights: DNS Weight must be between 0 and 65535")
 
 
-def _service_errors(fields: dict[str, Any]) -> list[str]:
+def _service_errors(body: ServiceBody) -> list[str]:
     errors: list[str] = []
-    locality = fields.get("Locality") or {}
+    locality = body.locality or {}
     if locality.get("Zone") and not locality.get("Region"):
         errors.append("zone cannot be set without region")
-    kind = fields.get("Kind", "")
-    proxy = fields.get("Proxy") or {}
-    connect = fields.get("Connect") or {}
-    port, socket_path = fields.get("Port", 0), fields.get("SocketPath", "")
+    kind = body.kind
+    proxy = body.proxy or {}
+    connect = body.connect or ServiceConnect()
+    port, socket_path = body.port, body.socket_path
     if kind == "connect-proxy":
         # NodeService.Validate checks the port first, then ValidateForAgent the rest.
         if port == 0 and socket_path == "":
@@ -165,17 +169,17 @@ def _service_errors(fields: dict[str, Any]) -> list[str]:
             errors.append("Proxy.DestinationServiceName must be non-empty for Connect proxy services")
         elif destination == "*":
             errors.append("Proxy.DestinationServiceName must not be a wildcard for Connect proxy services")
-        if connect.get("Native"):
+        if connect.native:
             errors.append("A Proxy cannot also be Connect Native, only typical services")
     elif kind == "mesh-gateway" and port == 0:
         errors.append("Port must be non-zero for a mesh-gateway")
-    sidecar = connect.get("SidecarService")
+    sidecar = connect.sidecar_service
     if sidecar is not None:
-        if sidecar.get("ID"):
+        if sidecar.id:
             errors.append("A SidecarService cannot specify an ID as this is managed by the agent")
-        if (sidecar.get("Connect") or {}).get("SidecarService") is not None:
+        if (sidecar.connect or ServiceConnect()).sidecar_service is not None:
             errors.append("A SidecarService cannot have a nested SidecarService")
-    if connect.get("Native") and kind == "" and port == 0 and socket_path == "":
+    if connect.native and kind == "" and port == 0 and socket_path == "":
         errors.append("Port or SocketPath must be set for a Connect native service.")
     return errors
 
@@ -215,67 +219,60 @@ def validate_tagged_addresses(tagged: dict[str, ServiceAddress]) -> None:
             raise BadRequest(f'Service tagged address "{key}" must be a valid ipv{version} address')
 
 
-def check_name_and_address(fields: dict[str, Any]) -> None:
+def check_name_and_address(body: ServiceBody) -> None:
     """Steps 3-4 of §2.4, which come before the token is resolved."""
-    if not fields.get("Name"):
+    if not body.name:
         raise BadRequest("Missing service name")
-    if fields.get("Address", "") in _ANY_ADDRESSES:
+    if (body.address or "") in _ANY_ADDRESSES:
         raise BadRequest("Invalid service address")
 
 
-def validate_service_fields(fields: dict[str, Any]) -> None:
+def validate_service_fields(body: ServiceBody) -> None:
     """Steps 3-9 of §2.4 in Consul's order; the first failure wins."""
-    check_name_and_address(fields)
-    check_addressable("service", fields.get("ID") or fields["Name"])
-    validate_ports(fields)
-    if "Weights" in fields:
-        validate_weights(fields["Weights"])
-    validate_meta(fields.get("Meta", {}), fields.get("Kind", ""))
-    errors = _service_errors(fields)
+    check_name_and_address(body)
+    check_addressable("service", body.id or body.name)
+    validate_ports(body)
+    if body.weights is not None:
+        validate_weights(body.weights)
+    validate_meta(body.meta, body.kind)
+    errors = _service_errors(body)
     if errors:
         raise BadRequest(f"Validation failed: {_multierror(errors)}")
 
 
-def build_service(fields: dict[str, Any], *, namespace: str, token: str, source: str) -> Service:
-    name = fields["Name"]
-    tagged = {
-        key: ServiceAddress(value.get("Address", ""), value.get("Port", 0))
-        for key, value in fields.get("TaggedAddresses", {}).items()
-    }
-    address, port = fields.get("Address", ""), fields.get("Port", 0)
-    default_tagged_addresses(address, port, tagged)
-    weights = fields.get("Weights")
-    connect = fields.get("Connect") or {}
+def build_service(body: ServiceBody, *, namespace: str, token: str, source: str) -> Service:
+    tagged = {key: ServiceAddress(value.address, value.port) for key, value in body.tagged_addresses.items()}
+    address = body.address or ""
+    default_tagged_addresses(address, body.port, tagged)
+    weights = body.weights
     return Service(
-        id=fields.get("ID") or name,
-        name=name,
-        kind=fields.get("Kind", ""),
-        tags=fields.get("Tags", []),
-        meta=fields.get("Meta", {}),
-        port=port,
+        id=body.id or body.name,
+        name=body.name,
+        kind=body.kind,
+        tags=body.tags,
+        meta=body.meta,
+        port=body.port,
         address=address,
-        socket_path=fields.get("SocketPath", ""),
+        socket_path=body.socket_path,
         tagged_addresses=tagged,
-        weights_passing=1 if weights is None else weights.get("Passing", 0),
-        weights_warning=1 if weights is None else weights.get("Warning", 0),
-        enable_tag_override=fields.get("EnableTagOverride", False),
-        proxy=fields.get("Proxy"),
-        connect_native=bool(connect.get("Native")),
-        locality=fields.get("Locality"),
+        weights_passing=1 if weights is None else weights.passing,
+        weights_warning=1 if weights is None else weights.warning,
+        enable_tag_override=body.enable_tag_override,
+        proxy=body.proxy,
+        connect_native=body.connect is not None and body.connect.native,
+        locality=body.locality,
         namespace=namespace,
         token=token,
         source=source,
     )
 
 
-def build_registration(
-    fields: dict[str, Any], *, namespace: str, token: str, source: str
-) -> ServiceRegistration:
+def build_registration(body: ServiceBody, *, namespace: str, token: str, source: str) -> ServiceRegistration:
     """Validate and build; raises BadRequest with Consul's text. Sidecar ports are assigned later."""
-    validate_service_fields(fields)
-    service = build_service(fields, namespace=namespace, token=token, source=source)
+    validate_service_fields(body)
+    service = build_service(body, namespace=namespace, token=token, source=source)
     checks = embedded_checks(
-        fields,
+        body,
         service_id=service.id,
         service_name=service.name,
         namespace=namespace,
@@ -285,54 +282,56 @@ def build_registration(
     for check in checks:
         check_check_id(check.check_id)
     registration = ServiceRegistration(service, checks)
-    sidecar = (fields.get("Connect") or {}).get("SidecarService")
-    if sidecar is not None:
-        registration.sidecar_fields = sidecar
+    if body.connect is not None:
+        registration.sidecar_definition = body.connect.sidecar_service
     return registration
 
 
 def build_sidecar(
-    parent: Service, fields: dict[str, Any], used_ports: set[int], token: str
+    parent: Service, sidecar: ServiceBody, used_ports: set[int], token: str
 ) -> ServiceRegistration:
     """Expand `Connect.SidecarService` the way Consul's agent does (§3.9)."""
-    sidecar_token = fields.get("Token") or token
-    merged = dict(fields)
-    merged["Name"] = fields.get("Name") or f"{parent.name}-sidecar-proxy"
-    merged["ID"] = f"{parent.id}-sidecar-proxy"
-    merged["Kind"] = "connect-proxy"
-    merged.setdefault("Address", parent.address)
-    if not merged.get("Tags"):
-        merged["Tags"] = list(parent.tags)
-    if not merged.get("Meta"):
-        merged["Meta"] = dict(parent.meta)
-    if not merged.get("Port") and not merged.get("SocketPath"):
+    sidecar_token = sidecar.token or token
+    port = sidecar.port
+    if not port and not sidecar.socket_path:
         free = next((port for port in SIDECAR_PORT_RANGE if port not in used_ports), None)
         if free is None:
             raise BadRequest("Invalid SidecarService: No sidecar ports available in range 21000 - 21255")
-        merged["Port"] = free
-    proxy = dict(merged.get("Proxy") or {})
+        port = free
+    # only what the sidecar's Proxy leaves out is filled in: a "" or 0 it gives is kept
+    proxy = dict(sidecar.proxy or {})
     proxy.setdefault("DestinationServiceName", parent.name)
     proxy.setdefault("DestinationServiceID", parent.id)
     proxy.setdefault("LocalServiceAddress", "127.0.0.1")
     proxy.setdefault("LocalServicePort", parent.port)
-    merged["Proxy"] = proxy
+    merged = msgspec.structs.replace(
+        sidecar,
+        name=sidecar.name or f"{parent.name}-sidecar-proxy",
+        id=f"{parent.id}-sidecar-proxy",
+        kind="connect-proxy",
+        address=parent.address if sidecar.address is None else sidecar.address,
+        tags=sidecar.tags or list(parent.tags),
+        meta=sidecar.meta or dict(parent.meta),
+        port=port,
+        proxy=proxy,
+    )
     try:
         validate_service_fields(merged)
     except BadRequest as exc:
         raise BadRequest(f"Failed Validation: {exc.text}") from None
     service = build_service(merged, namespace=parent.namespace, token=sidecar_token, source=parent.source)
     service.sidecar_of = parent.id
-    if not merged.get("Check") and not merged.get("Checks"):
+    if (merged.check is None or is_empty_check(merged.check)) and not merged.checks:
         address = service.address or "127.0.0.1"
-        defaults: list[dict[str, Any]] = [
-            {
-                "Name": "Connect Sidecar Listening",
-                "TCP": f"{address}:{service.port}",
-                "Interval": 10_000_000_000,
-            },
-            {"Name": f"Connect Sidecar Aliasing {parent.id}", "AliasService": parent.id},
+        defaults = [
+            CheckType(
+                name="Connect Sidecar Listening",
+                tcp=f"{address}:{service.port}",
+                interval=Duration(10_000_000_000),
+            ),
+            CheckType(name=f"Connect Sidecar Aliasing {parent.id}", alias_service=parent.id),
         ]
-        merged["Checks"] = defaults
+        merged = msgspec.structs.replace(merged, checks=defaults)
     try:
         checks = embedded_checks(
             merged,
@@ -352,18 +351,18 @@ def build_sidecar(
 
 
 def definition_for_register(
-    fields: dict[str, Any], *, namespace: str, token: str, source: str
+    body: CheckDefinitionBody, *, namespace: str, token: str, source: str
 ) -> CheckDefinition:
     """A /check/register body as a CheckDefinition: ID defaults to Name, durations shown as "0s"."""
-    check_id = fields.get("ID") or fields["Name"]
+    check_id = body.check_id or body.name
     check_check_id(check_id)
     return build_definition(
-        fields,
+        body,
         check_id=check_id,
-        name=fields["Name"],
+        name=body.name,
         namespace=namespace,
-        service_id=fields.get("ServiceID", ""),
-        token=fields.get("Token") or token,
+        service_id=body.service_id,
+        token=body.token or token,
         source=source,
         show_zero_durations=True,
     )

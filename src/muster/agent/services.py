@@ -5,7 +5,6 @@ change applied to the local state once it is fsync'd. Decoding and ACLs stay in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
@@ -21,6 +20,7 @@ from muster.agent.registration import (
 )
 from muster.agent.scripts import ScriptPolicy
 from muster.agent.state import LocalState
+from muster.bodies import ServiceBody
 from muster.models import Service
 from muster.store import Delete, Op, Put, Store
 
@@ -49,10 +49,11 @@ class ServiceWrites:
         self.scripts = scripts
         self.reset_reap_clock = reset_reap_clock  # a re-registration clears the reaper's clock (§3.7)
 
-    def prepare(self, fields: dict[str, Any], *, namespace: str, token: str) -> ServiceRegistration:
+    def prepare(self, body: ServiceBody, *, namespace: str, token: str) -> ServiceRegistration:
         """A decoded body as a registration, its sidecar's port chosen among the ports in use."""
-        registration = build_registration(fields, namespace=namespace, token=token, source="remote")
-        if registration.sidecar_fields is not None:  # `"SidecarService": {}` asks for all defaults
+        registration = build_registration(body, namespace=namespace, token=token, source="remote")
+        sidecar = registration.sidecar_definition
+        if sidecar is not None:  # `"SidecarService": {}` asks for all defaults
             service = registration.service
             sidecar_id = f"{service.id}-sidecar-proxy"
             existing = self.state.service(namespace, sidecar_id)
@@ -61,10 +62,9 @@ class ServiceWrites:
                 for entry in self.state.services.values()
                 if entry.service.sidecar_of and entry.service.id != sidecar_id
             }
-            fields_with_port = dict(registration.sidecar_fields)
-            if existing is not None and not fields_with_port.get("Port"):
-                fields_with_port["Port"] = existing.service.port
-            registration.sidecar = build_sidecar(service, fields_with_port, used, token)
+            if existing is not None and not sidecar.port:
+                sidecar = msgspec.structs.replace(sidecar, port=existing.service.port)
+            registration.sidecar = build_sidecar(service, sidecar, used, token)
         return registration
 
     def validate(self, registration: ServiceRegistration, scripts: ScriptPolicy | None = None) -> None:

@@ -4,22 +4,25 @@ then the token (403 `ACL not found`), then `acl:read`/`acl:write`, then the look
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote_plus
 
 from aiohttp import web
 
 from muster.acl.authorizer import DEFAULT_NAMESPACE, Authorizer
+from muster.acl.bodies import BOOTSTRAP_REQUEST, POLICY_BODY, TOKEN_BODY, PolicyBody, TokenBody
 from muster.acl.manager import ACLManager
-from muster.acl.policies import POLICY_SCHEMA, policy_json, policy_stub
+from muster.acl.policies import policy_json, policy_stub
 from muster.acl.rules import READ, WRITE
-from muster.acl.tokens import BOOTSTRAP_SCHEMA, TOKEN_SCHEMA, Token, token_json, token_stub
+from muster.acl.tokens import Token, token_json, token_stub
 from muster.api import render
 from muster.api.call import Call
-from muster.decode import Schema, decode_body
+from muster.bodies import TOKEN_UPDATE
+from muster.bodytypes import BodyType
 from muster.errors import BadRequest, DecodeError, NotFound, Unauthorized
 from muster.golang import encode_json
-from muster.schemas import TOKEN_UPDATE
+
+ACLBody = TypeVar("ACLBody", PolicyBody, TokenBody)
 
 
 def _manager(call: Call) -> ACLManager:
@@ -29,15 +32,14 @@ def _manager(call: Call) -> ACLManager:
     return manager
 
 
-async def _decode(call: Call, schema: Schema, what: str) -> dict[str, Any]:
+async def _decode(call: Call, body_type: BodyType[ACLBody], what: str) -> ACLBody:
     try:
-        fields = decode_body(await call.body(), schema)
+        body = body_type.decode(await call.body())
     except DecodeError as exc:
         raise BadRequest(f"{what}: {exc.text}") from None
-    partition = fields.get("Partition", "")
-    if partition and partition != "default":
+    if body.partition and body.partition != "default":
         raise BadRequest('Invalid field: "Partition" - Partitions are a Consul Enterprise feature')
-    return fields
+    return body
 
 
 def _namespace(call: Call, authz: Authorizer, from_body: str = "") -> str:
@@ -74,7 +76,7 @@ async def bootstrap_acls(call: Call) -> web.Response:
     secret = ""
     if (call.request.content_length or 0) > 0:
         try:
-            secret = decode_body(await call.body(), BOOTSTRAP_SCHEMA).get("BootstrapSecret", "")
+            secret = BOOTSTRAP_REQUEST.decode(await call.body()).bootstrap_secret
         except DecodeError as exc:
             raise BadRequest(f"Request decoding failed: {exc.text}") from None
     token = await manager.bootstrap(secret)
@@ -84,13 +86,13 @@ async def bootstrap_acls(call: Call) -> web.Response:
 # -- policies -------------------------------------------------------------------
 async def create_policy(call: Call) -> web.Response:
     manager = _manager(call)
-    fields = await _decode(call, POLICY_SCHEMA, "Policy decoding failed")
-    if fields.get("ID"):
+    body = await _decode(call, POLICY_BODY, "Policy decoding failed")
+    if body.id:
         raise BadRequest("Cannot specify the ID when creating a new policy")
     authz = manager.authorize(call.token())
-    namespace = _namespace(call, authz, fields.get("Namespace", ""))
+    namespace = _namespace(call, authz, body.namespace)
     authz.require("acl", "", WRITE, namespace)
-    return _json(call, policy_json(await manager.put_policy(fields, namespace)))
+    return _json(call, policy_json(await manager.put_policy(body, namespace)))
 
 
 async def _read_policy(call: Call, manager: ACLManager, policy_id: str = "", name: str = "") -> web.Response:
@@ -104,14 +106,13 @@ async def _read_policy(call: Call, manager: ACLManager, policy_id: str = "", nam
 
 
 async def _update_policy(call: Call, manager: ACLManager, policy_id: str) -> web.Response:
-    fields = await _decode(call, POLICY_SCHEMA, "Policy decoding failed")
-    body_id = fields.get("ID", "")
-    if body_id and body_id != policy_id:
+    body = await _decode(call, POLICY_BODY, "Policy decoding failed")
+    if body.id and body.id != policy_id:
         raise BadRequest("Policy ID in URL and payload do not match")
     authz = manager.authorize(call.token())
-    namespace = _namespace(call, authz, fields.get("Namespace", ""))
+    namespace = _namespace(call, authz, body.namespace)
     authz.require("acl", "", WRITE, namespace)
-    return _json(call, policy_json(await manager.put_policy(fields, namespace, policy_id)))
+    return _json(call, policy_json(await manager.put_policy(body, namespace, policy_id)))
 
 
 async def policy_by_id(call: Call) -> web.Response:
@@ -151,11 +152,11 @@ async def list_policies(call: Call) -> web.Response:
 # -- tokens ---------------------------------------------------------------------
 async def create_token(call: Call) -> web.Response:
     manager = _manager(call)
-    fields = await _decode(call, TOKEN_SCHEMA, "Token decoding failed")
+    body = await _decode(call, TOKEN_BODY, "Token decoding failed")
     authz = manager.authorize(call.token())
-    namespace = _namespace(call, authz, fields.get("Namespace", ""))
+    namespace = _namespace(call, authz, body.namespace)
     authz.require("acl", "", WRITE, namespace)
-    return _json(call, _token_json(manager, await manager.create_token(fields, namespace)))
+    return _json(call, _token_json(manager, await manager.create_token(body, namespace)))
 
 
 async def read_self_token(call: Call) -> web.Response:
@@ -178,23 +179,23 @@ async def _read_token(call: Call, manager: ACLManager, accessor_id: str) -> web.
 
 
 async def _update_token(call: Call, manager: ACLManager, accessor_id: str) -> web.Response:
-    fields = await _decode(call, TOKEN_SCHEMA, "Token decoding failed")
-    if fields.get("AccessorID", accessor_id) != accessor_id:
+    body = await _decode(call, TOKEN_BODY, "Token decoding failed")
+    if body.accessor_id is not None and body.accessor_id != accessor_id:
         raise BadRequest("Token Accessor ID in URL and payload do not match")
     authz = manager.authorize(call.token())
-    namespace = _namespace(call, authz, fields.get("Namespace", ""))
+    namespace = _namespace(call, authz, body.namespace)
     authz.require("acl", "", WRITE, namespace)
     if not accessor_id:  # PUT /v1/acl/token/ with no ID anywhere creates, as upstream does
-        return _json(call, _token_json(manager, await manager.create_token(fields, namespace)))
-    return _json(call, _token_json(manager, await manager.update_token(accessor_id, fields, namespace)))
+        return _json(call, _token_json(manager, await manager.create_token(body, namespace)))
+    return _json(call, _token_json(manager, await manager.update_token(accessor_id, body, namespace)))
 
 
 async def _clone_token(call: Call, manager: ACLManager, accessor_id: str) -> web.Response:
-    fields = await _decode(call, TOKEN_SCHEMA, "Token decoding failed")
+    body = await _decode(call, TOKEN_BODY, "Token decoding failed")
     authz = manager.authorize(call.token())
-    namespace = _namespace(call, authz, fields.get("Namespace", ""))
+    namespace = _namespace(call, authz, body.namespace)
     authz.require("acl", "", WRITE, namespace)
-    token = await manager.clone_token(accessor_id, fields.get("Description", ""), namespace)
+    token = await manager.clone_token(accessor_id, body.description, namespace)
     return _json(call, _token_json(manager, token))
 
 
@@ -241,6 +242,6 @@ async def set_agent_token(call: Call) -> web.Response:
     manager = _manager(call)
     authz = manager.authorize(call.token())
     authz.require("agent", call.parts.config.node_name, WRITE)
-    fields = await call.decode(TOKEN_UPDATE)
-    await manager.set_agent_token(call.path_id, fields.get("Token", ""))
+    body = await call.decode(TOKEN_UPDATE)
+    await manager.set_agent_token(call.path_id, body.token)
     return render.empty_ok()

@@ -11,10 +11,10 @@ from muster.agent.registration import unknown_service
 from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
+from muster.bodies import CHECK_DEFINITION, CHECK_UPDATE
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_bool, quote
 from muster.models import CHECK_STATUSES, CRITICAL, PASSING, WARNING, Check, agent_check
-from muster.schemas import CHECK_DEFINITION, CHECK_UPDATE
 
 
 def require_owner_write(authz: Authorizer, check: Check, node: str) -> None:
@@ -64,15 +64,15 @@ async def list_checks(call: Call) -> web.Response:
 async def register_check(call: Call) -> web.Response:
     call.token()
     call.guard_partition()
-    fields = await call.decode(CHECK_DEFINITION)
-    if not fields.get("Name"):
+    body = await call.decode(CHECK_DEFINITION)
+    if not body.name:
         raise BadRequest("Missing check name")
-    if fields.get("Status", "") not in ("", *CHECK_STATUSES):
+    if body.status not in ("", *CHECK_STATUSES):
         raise BadRequest("Bad check status")
     authz = call.authorize()
-    namespace = call.namespace(fields.get("Namespace", ""))
+    namespace = call.namespace(body.namespace)
     ops = call.parts.check_ops
-    definition = ops.prepare_check(fields, namespace=namespace, token=call.token())
+    definition = ops.prepare_check(body, namespace=namespace, token=call.token())
     node, state = call.parts.config.node_name, call.parts.state
 
     def vet() -> None:  # again holding the service lock: the owners it reads can change meanwhile
@@ -121,11 +121,10 @@ async def fail_check(call: Call) -> web.Response:
 
 async def update_check(call: Call) -> web.Response:
     call.guard_partition()
-    fields = await call.decode(CHECK_UPDATE)
-    status = fields.get("Status", "")
-    if status not in CHECK_STATUSES:  # checked before the lookup and the ACL (§2.10)
-        raise BadRequest(f"Invalid check status: '{status}'")
-    return await _ttl(call, status, fields.get("Output", ""))
+    body = await call.decode(CHECK_UPDATE)
+    if body.status not in CHECK_STATUSES:  # checked before the lookup and the ACL (§2.10)
+        raise BadRequest(f"Invalid check status: '{body.status}'")
+    return await _ttl(call, body.status, body.output)
 
 
 def _enable(call: Call) -> bool:

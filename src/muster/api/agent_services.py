@@ -16,8 +16,8 @@ from muster.api.agent_checks import require_owner_write
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import MAX_WAIT_SECONDS, effective_wait
+from muster.bodies import SERVICE_DEFINITION
 from muster.errors import NotFound
-from muster.schemas import SERVICE_DEFINITION
 
 
 async def list_services(call: Call) -> web.Response:
@@ -120,12 +120,12 @@ def _registration_acl(
 
 async def register_service(call: Call) -> web.Response:
     call.guard_partition()
-    fields = await call.decode(SERVICE_DEFINITION)
-    check_name_and_address(fields)
+    body = await call.decode(SERVICE_DEFINITION)
+    check_name_and_address(body)
     authz = call.authorize()
-    namespace = call.namespace(fields.get("Namespace", ""))
+    namespace = call.namespace(body.namespace)
     agent = call.parts
-    registration = agent.services.prepare(fields, namespace=namespace, token=call.token())
+    registration = agent.services.prepare(body, namespace=namespace, token=call.token())
     vet = _registration_acl(call, authz, registration, namespace)
     vet()
     agent.services.validate(registration)

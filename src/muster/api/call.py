@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from muster.acl.authorizer import Authorizer
-from muster.decode import Schema, decode_body
+from muster.bodytypes import BodyType, GoStruct
 from muster.errors import BadRequest, DecodeError, PayloadTooLarge
 from muster.golang import is_decimal, parse_duration
 from muster.models import DEFAULT_NAMESPACE
@@ -24,6 +24,7 @@ _NAMESPACE_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,62}[a-zA-Z0-9])?$")
 _BAD_ESCAPE = re.compile(r"%(?![0-9a-fA-F]{2})")
 # aiohttp decodes header bytes that are not UTF-8 as lone surrogates (surrogateescape).
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
+B = TypeVar("B", bound=GoStruct)
 
 
 def parse_query(raw: str) -> dict[str, str]:
@@ -143,8 +144,8 @@ class Call:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def decode(self, schema: Schema) -> dict[str, Any]:
+    async def decode(self, body_type: BodyType[B]) -> B:
         try:
-            return decode_body(await self.body(), schema)
+            return body_type.decode(await self.body())
         except DecodeError as exc:
             raise BadRequest(f"Request decode failed: {exc.text}") from None

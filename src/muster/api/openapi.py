@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from muster import __version__
-from muster.acl.policies import POLICY_SCHEMA
-from muster.acl.tokens import BOOTSTRAP_SCHEMA, TOKEN_SCHEMA
+from muster.acl.bodies import BOOTSTRAP_REQUEST, POLICY_BODY, TOKEN_BODY
 from muster.api import render
+from muster.bodies import CHECK_DEFINITION, CHECK_UPDATE, SERVICE_DEFINITION, TOKEN_UPDATE
+from muster.bodytypes import BodyType
 from muster.decode import (
     BOOL,
     DURATION,
@@ -29,7 +30,6 @@ from muster.decode import (
     STRUCT_MAP,
     Schema,
 )
-from muster.schemas import CHECK_DEFINITION, CHECK_UPDATE, SERVICE_DEFINITION, TOKEN_UPDATE
 
 if TYPE_CHECKING:
     from muster.api.call import Call
@@ -132,7 +132,7 @@ class Operation:
     summary: str
     ok: Json | None = None
     query: tuple[str, ...] = ()
-    body: Schema | Json | None = None  # a decode Schema, or JSON Schema for a hand-decoded body
+    body: BodyType[Any] | Json | None = None  # a request body's type, or JSON Schema for a hand-decoded one
     errors: tuple[int, ...] = ()  # besides 400 and 403, which any route may answer
     content: tuple[str, ...] = (JSON,)  # of the 200; text bodies are plain strings
     also: tuple[int, ...] = ()  # codes answered with the 200's body: health 429/503, status 503
@@ -246,14 +246,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Set one of the agent's tokens", None, ("token",), TOKEN_UPDATE, (*ACL_ERRORS, *WRITE_ERRORS)
     ),
     ("/v1/acl/bootstrap", "PUT"): Operation(
-        "Bootstrap the ACL system", ANY_OBJECT, (), BOOTSTRAP_SCHEMA, (*ACL_ERRORS, *WRITE_ERRORS)
+        "Bootstrap the ACL system", ANY_OBJECT, (), BOOTSTRAP_REQUEST, (*ACL_ERRORS, *WRITE_ERRORS)
     ),
     ("/v1/acl/policy", "PUT"): Operation(
-        "Create a policy", ANY_OBJECT, ("token", "ns"), POLICY_SCHEMA, (*ACL_ERRORS, *WRITE_ERRORS)
+        "Create a policy", ANY_OBJECT, ("token", "ns"), POLICY_BODY, (*ACL_ERRORS, *WRITE_ERRORS)
     ),
     ("/v1/acl/policy/", "GET"): Operation("Read a policy", ANY_OBJECT, READ, None, ACL_ERRORS),
     ("/v1/acl/policy/", "PUT"): Operation(
-        "Update a policy", ANY_OBJECT, ("token", "ns"), POLICY_SCHEMA, (*ACL_ERRORS, *WRITE_ERRORS)
+        "Update a policy", ANY_OBJECT, ("token", "ns"), POLICY_BODY, (*ACL_ERRORS, *WRITE_ERRORS)
     ),
     ("/v1/acl/policy/", "DELETE"): Operation(
         "Delete a policy", {"type": "boolean"}, ("token", "ns"), None, (*ACL_ERRORS, 500)
@@ -261,7 +261,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/acl/policy/name/", "GET"): Operation("Read a policy by name", ANY_OBJECT, READ, None, ACL_ERRORS),
     ("/v1/acl/policies", "GET"): Operation("List policies", ANY_ARRAY, READ, None, ACL_ERRORS),
     ("/v1/acl/token", "PUT"): Operation(
-        "Create a token", ANY_OBJECT, ("token", "ns"), TOKEN_SCHEMA, (*ACL_ERRORS, *WRITE_ERRORS)
+        "Create a token", ANY_OBJECT, ("token", "ns"), TOKEN_BODY, (*ACL_ERRORS, *WRITE_ERRORS)
     ),
     ("/v1/acl/token/self", "GET"): Operation("The calling token", ANY_OBJECT, READ, None, ACL_ERRORS),
     ("/v1/acl/token/", "GET"): Operation("Read a token", ANY_OBJECT, READ, None, ACL_ERRORS),
@@ -269,7 +269,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Update a token (or clone: /v1/acl/token/{id}/clone)",
         ANY_OBJECT,
         ("token", "ns"),
-        TOKEN_SCHEMA,
+        TOKEN_BODY,
         (*ACL_ERRORS, *WRITE_ERRORS),
     ),
     ("/v1/acl/token/", "DELETE"): Operation(
@@ -379,8 +379,10 @@ def _operation(route: Route, method: str, op: Operation) -> Json:
     answer: Json = {"summary": op.summary, "parameters": parameters, "responses": _responses(route, op)}
     if op.body is not None:
         answer["requestBody"] = {
-            "required": op.body not in (BOOTSTRAP_SCHEMA, CHECK_UPDATE, TOKEN_UPDATE),
-            "content": {JSON: {"schema": body_schema(op.body) if isinstance(op.body, Schema) else op.body}},
+            "required": op.body not in (BOOTSTRAP_REQUEST, CHECK_UPDATE, TOKEN_UPDATE),
+            "content": {
+                JSON: {"schema": body_schema(op.body.schema) if isinstance(op.body, BodyType) else op.body}
+            },
         }
     if method == "HEAD":  # the GET's status and headers, no body
         answer["responses"] = {

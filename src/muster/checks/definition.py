@@ -1,10 +1,11 @@
-"""Check definitions from decoded bodies: Consul's validation order and texts (§3.2), its `Type`
-precedence, and the IDs and names it generates for service-embedded checks (§3.6)."""
+"""Check definitions from decoded bodies (bodies.CheckBody): Consul's validation order and texts (§3.2),
+its `Type` precedence, and the IDs and names it generates for service-embedded checks (§3.6)."""
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
 
+from muster.bodies import CheckBody, CheckType, ServiceBody
 from muster.errors import BadRequest
 from muster.models import CHECK_STATUSES, CheckDefinition
 
@@ -18,16 +19,16 @@ SCRIPTS_DISABLED_LOCAL = (
 )
 
 
-def is_interval_type(fields: dict[str, Any]) -> bool:
-    return any(fields.get(key) for key in ("ScriptArgs", "HTTP", "TCP", "UDP", "GRPC", "H2PING", "OSService"))
+def is_interval_type(check: CheckBody) -> bool:
+    kinds = (check.script_args, check.http, check.tcp, check.udp, check.grpc, check.h2ping, check.os_service)
+    return any(kinds)
 
 
-def validation_error(fields: dict[str, Any]) -> str | None:
+def validation_error(check: CheckBody) -> str | None:
     """The first of Consul's check validation failures (§3.2), or None when the check is valid."""
-    interval = fields.get("Interval", 0)
-    ttl = fields.get("TTL", 0)
-    interval_type = is_interval_type(fields)
-    alias = bool(fields.get("AliasNode") or fields.get("AliasService"))
+    interval, ttl = check.interval, check.ttl
+    interval_type = is_interval_type(check)
+    alias = bool(check.alias_node or check.alias_service)
     if interval > 0 and ttl > 0:
         return "Interval and TTL cannot both be specified"
     if interval_type and interval <= 0:
@@ -38,55 +39,55 @@ def validation_error(fields: dict[str, Any]) -> str | None:
         return "TTL must be not be set for Alias checks"
     if not interval_type and not alias and ttl <= 0:
         return "TTL must be > 0 for TTL checks"
-    if fields.get("OutputMaxSize", 0) < 0:
+    if check.output_max_size < 0:
         return "MaxOutputMaxSize must be positive"
-    if fields.get("FailuresBeforeWarning", 0) > fields.get("FailuresBeforeCritical", 0):
+    if check.failures_before_warning > check.failures_before_critical:
         return "FailuresBeforeWarning can't be higher than FailuresBeforeCritical"
     return None
 
 
-def check_type(fields: dict[str, Any]) -> str:
+def check_type(check: CheckBody) -> str:
     """Consul's `Type` string, in its precedence (§3.2)."""
-    has_interval = fields.get("Interval", 0) > 0
-    if fields.get("GRPC") and has_interval:
+    has_interval = check.interval > 0
+    if check.grpc and has_interval:
         return "grpc"
-    if fields.get("HTTP") and has_interval:
+    if check.http and has_interval:
         return "http"
-    if fields.get("TTL", 0) > 0:
+    if check.ttl > 0:
         return "ttl"
-    if fields.get("TCP") and has_interval:
+    if check.tcp and has_interval:
         return "tcp"
-    if fields.get("UDP") and has_interval:
+    if check.udp and has_interval:
         return "udp"
-    if fields.get("AliasNode") or fields.get("AliasService"):
+    if check.alias_node or check.alias_service:
         return "alias"
-    if fields.get("ScriptArgs") and fields.get("DockerContainerID") and has_interval:
+    if check.script_args and check.docker_container_id and has_interval:
         return "docker"
-    if fields.get("ScriptArgs"):
+    if check.script_args:
         return "script"
-    if fields.get("H2PING") and has_interval:
+    if check.h2ping and has_interval:
         return "h2ping"
-    if fields.get("OSService") and has_interval:
+    if check.os_service and has_interval:
         return "os_service"
     return ""
 
 
-def validate_check(fields: dict[str, Any], *, embedded: bool) -> None:
+def validate_check(check: CheckBody, *, embedded: bool) -> None:
     """Raise Consul's 400 for an invalid check; embedded checks also have their status checked here."""
-    error = validation_error(fields)
+    error = validation_error(check)
     if error is not None:
         raise BadRequest(f"Invalid check: {error}")
-    if embedded and fields.get("Status", "") not in ("", *CHECK_STATUSES):
+    if embedded and check.status not in ("", *CHECK_STATUSES):
         raise BadRequest("Status for checks must 'passing', 'warning', 'critical'")
 
 
-def is_empty_check(fields: dict[str, Any]) -> bool:
+def is_empty_check(check: CheckBody) -> bool:
     """`"Check":{}` means no check: Consul skips a `Check` whose every field is zero."""
-    return not any(value not in (None, "", 0, False, [], {}) for value in fields.values())
+    return not any(value not in (None, "", 0, False, [], {}) for value in msgspec.structs.astuple(check))
 
 
 def build_definition(
-    fields: dict[str, Any],
+    check: CheckBody,
     *,
     check_id: str,
     name: str,
@@ -101,37 +102,37 @@ def build_definition(
         name=name,
         namespace=namespace,
         service_id=service_id,
-        status=fields.get("Status", ""),
-        notes=fields.get("Notes", ""),
-        type=check_type(fields),
-        script_args=fields.get("ScriptArgs", []),
-        http=fields.get("HTTP", ""),
-        header=fields.get("Header", {}),
-        method=fields.get("Method", ""),
-        body=fields.get("Body", ""),
-        disable_redirects=fields.get("DisableRedirects", False),
-        tcp=fields.get("TCP", ""),
-        tcp_use_tls=fields.get("TCPUseTLS", False),
-        udp=fields.get("UDP", ""),
-        grpc=fields.get("GRPC", ""),
-        grpc_use_tls=fields.get("GRPCUseTLS", False),
-        h2ping=fields.get("H2PING", ""),
-        h2ping_use_tls=fields.get("H2PingUseTLS", True),
-        os_service=fields.get("OSService", ""),
-        alias_node=fields.get("AliasNode", ""),
-        alias_service=fields.get("AliasService", ""),
-        docker_container_id=fields.get("DockerContainerID", ""),
-        shell=fields.get("Shell", ""),
-        tls_server_name=fields.get("TLSServerName", ""),
-        tls_skip_verify=fields.get("TLSSkipVerify", False),
-        interval=fields.get("Interval", 0),
-        timeout=fields.get("Timeout", 0),
-        ttl=fields.get("TTL", 0),
-        success_before_passing=fields.get("SuccessBeforePassing", 0),
-        failures_before_warning=fields.get("FailuresBeforeWarning", 0),
-        failures_before_critical=fields.get("FailuresBeforeCritical", 0),
-        deregister_critical_service_after=fields.get("DeregisterCriticalServiceAfter", 0),
-        output_max_size=fields.get("OutputMaxSize", 0),
+        status=check.status,
+        notes=check.notes,
+        type=check_type(check),
+        script_args=check.script_args,
+        http=check.http,
+        header=check.header,
+        method=check.method,
+        body=check.body,
+        disable_redirects=check.disable_redirects,
+        tcp=check.tcp,
+        tcp_use_tls=check.tcp_use_tls,
+        udp=check.udp,
+        grpc=check.grpc,
+        grpc_use_tls=check.grpc_use_tls,
+        h2ping=check.h2ping,
+        h2ping_use_tls=True if check.h2ping_use_tls is None else check.h2ping_use_tls,
+        os_service=check.os_service,
+        alias_node=check.alias_node,
+        alias_service=check.alias_service,
+        docker_container_id=check.docker_container_id,
+        shell=check.shell,
+        tls_server_name=check.tls_server_name,
+        tls_skip_verify=check.tls_skip_verify,
+        interval=int(check.interval),
+        timeout=int(check.timeout),
+        ttl=int(check.ttl),
+        success_before_passing=check.success_before_passing,
+        failures_before_warning=check.failures_before_warning,
+        failures_before_critical=check.failures_before_critical,
+        deregister_critical_service_after=int(check.deregister_critical_service_after),
+        output_max_size=check.output_max_size,
         show_zero_durations=show_zero_durations,
         token=token,
         source=source,
@@ -139,7 +140,7 @@ def build_definition(
 
 
 def embedded_checks(
-    service_fields: dict[str, Any],
+    service: ServiceBody,
     *,
     service_id: str,
     service_name: str,
@@ -148,22 +149,21 @@ def embedded_checks(
     source: str,
 ) -> list[CheckDefinition]:
     """Validate a service's `Check` and `Checks` and give them Consul's IDs and names (§3.6)."""
-    listed: list[dict[str, Any]] = []
-    single = service_fields.get("Check")
-    if single and not is_empty_check(single):
-        listed.append(single)
-    listed.extend(service_fields.get("Checks", []))
-    for fields in listed:
-        validate_check(fields, embedded=True)
+    listed: list[CheckType] = []
+    if service.check is not None and not is_empty_check(service.check):
+        listed.append(service.check)
+    listed.extend(service.checks)
+    for check in listed:
+        validate_check(check, embedded=True)
     definitions: dict[str, CheckDefinition] = {}
-    for position, fields in enumerate(listed, start=1):
-        check_id = fields.get("CheckID") or (
+    for position, check in enumerate(listed, start=1):
+        check_id = check.check_id or (
             f"service:{service_id}" if len(listed) == 1 else f"service:{service_id}:{position}"
         )
         definitions[check_id] = build_definition(
-            fields,
+            check,
             check_id=check_id,
-            name=fields.get("Name") or f"Service '{service_name}' check",
+            name=check.name or f"Service '{service_name}' check",
             namespace=namespace,
             service_id=service_id,
             token=token,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from muster.acl import manager as manager_module
+from muster.acl import resolver as resolver_module
 from muster.acl import state as acl_state
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR
 from muster.acl.bodies import POLICY_BODY, TOKEN_BODY, PolicyBody, TokenBody
@@ -251,8 +251,8 @@ async def test_an_unrelated_acl_write_does_not_parse_policies_again(
     policy_id, secret = await web_writer(acl)
     assert acl.authorize(secret).allowed("service", "web", "write")  # parsed once here
     parsed: list[str] = []
-    real = manager_module.parse_rules
-    monkeypatch.setattr(manager_module, "parse_rules", lambda text: parsed.append(text) or real(text))
+    real = resolver_module.parse_rules
+    monkeypatch.setattr(resolver_module, "parse_rules", lambda text: parsed.append(text) or real(text))
 
     await acl.create_token(token_body({"Description": "unrelated"}), "default")
 

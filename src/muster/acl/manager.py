@@ -1,6 +1,6 @@
-"""ACLManager, owned by the Agent: resolves a request's token to an Authorizer (Consul's ACLResolver), and
-performs every ACL write durably (bootstrap, policies, tokens, the agent's own tokens) with Consul's
-validation and texts. Reads are in memory; a write is applied once the store has made it durable."""
+"""ACLManager, owned by the Agent: performs every ACL write durably (bootstrap, policies, tokens, the
+agent's own tokens) with Consul's validation and texts, and answers ACL reads; resolving a request's token
+is its ACLResolver's (resolver.py). Reads are in memory; a write is applied once the store made it durable."""
 
 from __future__ import annotations
 
@@ -9,24 +9,13 @@ import hmac
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE, Authorizer, allow_all
+from muster.acl.authorizer import ANONYMOUS_ACCESSOR, Authorizer
 from muster.acl.bodies import PolicyBody, TokenBody
 from muster.acl.config import TOKEN_KINDS, ACLConfig
 from muster.acl.policies import GLOBAL_MANAGEMENT_ID, Policy, is_uuid
-from muster.acl.rules import (
-    READ,
-    WRITE,
-    PolicyRules,
-    Rule,
-    RulesError,
-    confine_to_namespace,
-    node_identity_rules,
-    parse_rules,
-    service_identity_rules,
-)
+from muster.acl.resolver import ACLResolver, Identity
 from muster.acl.state import (
     AGENT_TOKEN_PREFIX,
     BOOTSTRAP_KEY,
@@ -54,19 +43,7 @@ from muster.quarantine import Quarantine
 from muster.store import Op, Store
 
 log = logging.getLogger("muster.acl")
-ROOT_SECRETS = frozenset({"allow", "deny", "manage"})  # Consul refuses these as secrets (acl.RootAuthorizer)
 BOOTSTRAP_RESET_FILE = "acl-bootstrap-reset"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who a request is: a stored token, or the agent recovery token (which is no stored token)."""
-
-    accessor_id: str
-    namespace: str
-    token: Token | None
-    has_token: bool  # the effective secret was non-empty
-    recovery: bool = False
 
 
 class ACLManager:
@@ -80,20 +57,18 @@ class ACLManager:
         data_dir: Path | None = None,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self.config = config
-        self.node_name = node_name
-        self.datacenter = datacenter
         self.state = ACLState()
+        self.resolver = ACLResolver(
+            config, self.state, node_name=node_name, datacenter=datacenter, clock=clock
+        )
         self._store = store
         self._data_dir = data_dir
         self._clock = clock
         self._lock = asyncio.Lock()  # writes validate against memory, so they take turns
-        self._agent_tokens: dict[str, str] = {}
-        self._authorizers: dict[tuple[str, bool], Authorizer] = {}
-        self._allow_all = {False: allow_all(has_token=False), True: allow_all(has_token=True)}
-        # policy ID -> (its rules text, parsed): an ACL write re-parses only what it changed (parsing a
-        # large policy again on every unrelated write stalled the loop for seconds)
-        self._parsed: dict[str, tuple[str, PolicyRules]] = {}
+
+    @property
+    def config(self) -> ACLConfig:
+        return self.resolver.config
 
     @property
     def enabled(self) -> bool:
@@ -112,9 +87,7 @@ class ACLManager:
     def load(self, quarantine: Quarantine | None = None) -> None:
         """Read the ACL tables; with ACLs on, create the builtin policy and tokens Consul's leader makes."""
         self.state.load(self._store, quarantine or Quarantine())
-        for policy in self.state.policies.values():  # parsed at start-up, not at a request's expense
-            self._rules(policy)
-        self._agent_tokens = self._configured_tokens()
+        self.resolver.load()
         if not self.enabled:
             return
         ops = ensure_builtins(self.state, self.config.tokens.initial_management, self._clock())
@@ -125,113 +98,24 @@ class ACLManager:
         """A reload's `acl` section: the default policy and the agent's tokens take effect at once
         (rotating `agent_recovery` must not leave the old one working). Turning ACLs on or off needs a
         restart; the reload refuses that before applying anything (agent/root.py)."""
-        self.config = config
-        self._agent_tokens = self._configured_tokens()
-        self._authorizers.clear()  # they hold the default policy
+        self.resolver.reconfigure(config)
 
-    def _configured_tokens(self) -> dict[str, str]:
-        tokens = self.config.tokens
-        found = {kind: tokens.get(kind) for kind in set(TOKEN_KINDS.values()) if tokens.get(kind)}
-        if self.config.enable_token_persistence:
-            found.update(self.state.agent_tokens)
-        return found
-
-    # -- resolution -------------------------------------------------------------
+    # -- resolution (the resolver's) ----------------------------------------------
     def agent_token(self, kind: str) -> str:
-        return self._agent_tokens.get(TOKEN_KINDS.get(kind, kind), "")
+        return self.resolver.agent_token(kind)
 
     def resolve(self, secret: str) -> Identity:
-        """The identity behind a request's token; Forbidden("ACL not found") for unknown or expired ones.
-
-        An empty token falls back to the agent's default token, then to the anonymous token (§1.7).
-        """
-        effective = secret or self.agent_token("default")
-        if not effective:
-            anonymous = self.state.tokens.get(ANONYMOUS_ACCESSOR)
-            if anonymous is None:
-                raise Forbidden("ACL not found")
-            return Identity(ANONYMOUS_ACCESSOR, anonymous.namespace, anonymous, has_token=False)
-        if effective in ROOT_SECRETS:
-            raise Forbidden("Cannot resolve root ACL")
-        recovery = self.agent_token("agent_recovery")
-        if recovery and hmac.compare_digest(recovery.encode(), effective.encode()):
-            return Identity(f"agent-recovery:{self.node_name}", DEFAULT_NAMESPACE, None, True, recovery=True)
-        token = self.state.token_by_secret(effective)
-        if token is None or token.expired(self._clock()):
-            raise Forbidden("ACL not found")
-        return Identity(token.accessor_id, token.namespace, token, has_token=True)
+        return self.resolver.resolve(secret)
 
     def authorize(self, secret: str) -> Authorizer:
-        """The Authorizer for a request's token (`call.token()`); allow-all when ACLs are disabled."""
-        if not self.enabled:  # two shared instances: this is on every request's path
-            return self._allow_all[bool(secret or self.agent_token("default"))]
-        identity = self.resolve(secret)
-        key = (identity.accessor_id, identity.has_token)
-        authorizer = self._authorizers.get(key)
-        if authorizer is None:
-            authorizer = self._authorizers[key] = self._build(identity)
-        return authorizer
-
-    def _build(self, identity: Identity) -> Authorizer:
-        if identity.recovery:  # agent:write on this agent, node:read everywhere, nothing else
-            rules = PolicyRules((Rule("agent", self.node_name, False, WRITE), Rule("node", "", True, READ)))
-            return Authorizer(
-                accessor_id=identity.accessor_id, default_allow=False, has_token=True, home=(rules,)
-            )
-        token = identity.token
-        assert token is not None
-        home: list[PolicyRules] = []
-        everywhere: list[PolicyRules] = []
-        # A token of another namespace is confined to it: whatever it links (global-management, a policy
-        # with `namespace "x" {}` blocks) grants nothing outside its namespace, so an ACL admin of one
-        # namespace cannot mint a token that reaches another (Consul Enterprise scopes them the same way).
-        confined = token.namespace != DEFAULT_NAMESPACE
-        for policy_id in token.policies:
-            policy = self.state.policies.get(policy_id)
-            if policy is None or not policy.applies_in(self.datacenter):
-                continue
-            rules = self._rules(policy)
-            if confined:
-                home.append(confine_to_namespace(rules))
-            else:
-                (everywhere if policy_id == GLOBAL_MANAGEMENT_ID else home).append(rules)
-        identities: list[PolicyRules] = []
-        for service in token.service_identities:
-            if not service.datacenters or self.datacenter in service.datacenters:
-                identities.append(service_identity_rules(service.service_name))
-        for node in token.node_identities:
-            if node.datacenter == self.datacenter:
-                identities.append(node_identity_rules(node.node_name))
-        home += [confine_to_namespace(rules) for rules in identities] if confined else identities
-        return Authorizer(
-            accessor_id=token.accessor_id,
-            namespace=token.namespace,
-            default_allow=self.config.default_allow,
-            has_token=identity.has_token,
-            home=home,
-            everywhere=everywhere,
-        )
-
-    def _rules(self, policy: Policy) -> PolicyRules:
-        cached = self._parsed.get(policy.id)
-        if cached is not None and cached[0] == policy.rules:
-            return cached[1]
-        try:
-            parsed = parse_rules(policy.rules)
-        except RulesError as exc:  # validated when written; a bad stored policy grants nothing
-            log.warning("ACL policy %s has rules that do not parse: %s", policy.id, exc.text)
-            parsed = PolicyRules()
-        self._parsed[policy.id] = (policy.rules, parsed)
-        return parsed
+        return self.resolver.authorize(secret)
 
     # -- durable writes ---------------------------------------------------------
     async def _commit(self, index: int, ops: list[Op], apply: Callable[[], None]) -> None:
         def on_commit() -> None:
             apply()
             self.state.index = index
-            self._authorizers.clear()
-            for gone in self._parsed.keys() - self.state.policies.keys():
-                del self._parsed[gone]
+            self.resolver.written()
 
         await self._store.commit([*ops, state_op(INDEX_KEY, str(index))], on_commit)
 
@@ -243,8 +127,7 @@ class ACLManager:
         async with self._lock:
 
             def apply() -> None:
-                self._agent_tokens[canonical] = secret
-                self._authorizers.clear()
+                self.resolver.set_agent_token(canonical, secret)
 
             if self.config.enable_token_persistence:
                 await self._store.commit([state_op(AGENT_TOKEN_PREFIX + canonical, secret)], apply)

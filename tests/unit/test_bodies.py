@@ -11,24 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from muster import bodies
+from muster import bodies, decode
 from muster.acl import bodies as acl_bodies
 from muster.bodytypes import BodyType, Duration, GoStruct, go_name
-from muster.decode import (
-    BOOL,
-    DURATION,
-    HEADER_MAP,
-    INT,
-    MAX_NESTING,
-    OPAQUE,
-    STR,
-    STR_LIST,
-    STR_MAP,
-    STRUCT,
-    STRUCT_LIST,
-    STRUCT_MAP,
-    Schema,
-)
+from muster.decode import MAX_NESTING, Schema
 from muster.errors import DecodeError
 
 SERVICE = bodies.SERVICE_DEFINITION
@@ -256,9 +242,9 @@ def test_the_wire_names_stay_as_consul_spells_them() -> None:
 
 def test_aliases_feed_the_field_they_name_with_its_kind() -> None:
     aliases = {f.name: (f.alias_of, f.kind) for f in CHECK.schema.fields if f.alias_of is not None}
-    assert ("ScriptArgs", STR_LIST) == aliases["args"]
-    assert ("DeregisterCriticalServiceAfter", DURATION) == aliases["deregister_critical_service_after"]
-    assert ("DisableRedirects", BOOL) == aliases["disable_redirects"]
+    assert ("ScriptArgs", decode.STR_LIST) == aliases["args"]
+    assert ("DeregisterCriticalServiceAfter", decode.DURATION) == aliases["deregister_critical_service_after"]
+    assert ("DisableRedirects", decode.BOOL) == aliases["disable_redirects"]
 
 
 def test_a_struct_nested_in_itself_gets_a_schema_nested_in_itself() -> None:
@@ -291,14 +277,16 @@ _JSON = st.recursive(
     max_leaves=6,
 )
 _SCALARS = {
-    STR: st.text(max_size=4),
-    INT: st.integers(min_value=-(1 << 64), max_value=1 << 64),
-    BOOL: st.booleans(),
-    DURATION: st.sampled_from(["10s", "1m30s", "", "1d", "-5ns", 10**9, 1.5e9, True]),
-    STR_LIST: st.lists(st.text(max_size=3) | st.none(), max_size=3),
-    STR_MAP: st.dictionaries(st.text(max_size=3), st.text(max_size=3) | st.none(), max_size=3),
-    HEADER_MAP: st.dictionaries(st.text(max_size=3), st.lists(st.text(max_size=3), max_size=2), max_size=2),
-    OPAQUE: _JSON,
+    decode.STR: st.text(max_size=4),
+    decode.INT: st.integers(min_value=-(1 << 64), max_value=1 << 64),
+    decode.BOOL: st.booleans(),
+    decode.DURATION: st.sampled_from(["10s", "1m30s", "", "1d", "-5ns", 10**9, 1.5e9, True]),
+    decode.STR_LIST: st.lists(st.text(max_size=3) | st.none(), max_size=3),
+    decode.STR_MAP: st.dictionaries(st.text(max_size=3), st.text(max_size=3) | st.none(), max_size=3),
+    decode.HEADER_MAP: st.dictionaries(
+        st.text(max_size=3), st.lists(st.text(max_size=3), max_size=2), max_size=2
+    ),
+    decode.OPAQUE: _JSON,
 }
 _KEY_FORMS = st.sampled_from(["canonical", "canonical", "canonical", "lower", "upper"])
 
@@ -326,9 +314,9 @@ def _value(kind: str, schema: Schema | None, depth: int) -> st.SearchStrategy[An
         return st.just({})
     one = _object(schema, depth + 1)
     wrapped = {
-        STRUCT: one,
-        STRUCT_LIST: st.lists(one, max_size=2),
-        STRUCT_MAP: st.dictionaries(st.text(), one),
+        decode.STRUCT: one,
+        decode.STRUCT_LIST: st.lists(one, max_size=2),
+        decode.STRUCT_MAP: st.dictionaries(st.text(), one),
     }
     return st.one_of(wrapped[kind], wrapped[kind], odd)
 

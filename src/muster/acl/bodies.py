@@ -33,11 +33,10 @@ class PolicyLink(GoStruct):
     name: str = ""
 
 
-class RoleLink(GoStruct):
-    go_type = "structs.ACLTokenRoleLink"
+class RoleLink(PolicyLink):
+    """A policy link's fields under another Go type (which error texts name)."""
 
-    id: str = ""
-    name: str = ""
+    go_type = "structs.ACLTokenRoleLink"
 
 
 class ServiceIdentityBody(GoStruct):

@@ -64,8 +64,9 @@ def normalised(schema: Schema) -> msgspec.Meta:
 
 
 def _dec_hook(kind: type, value: Any) -> Any:
-    """Duration fields in msgspec's pass. Anything the normaliser would treat differently (a float, a
-    bool, which Consul ignores) is refused, so that body takes the fallback."""
+    """Duration fields in msgspec's pass: an int64 of nanoseconds or a Go duration string. Anything
+    else (a float, which other code would parse; a bool, which Consul ignores) sends the body to the
+    fallback."""
     if kind is Duration:
         if type(value) is int and INT64_MIN <= value <= INT64_MAX:
             return Duration(value)

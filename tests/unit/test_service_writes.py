@@ -84,6 +84,18 @@ def test_an_empty_sidecar_block_adds_a_sidecar_and_deregistration_takes_both() -
     assert (["web-1", "web-1-sidecar-proxy"], [], 0) == _run(scenario)
 
 
+@pytest.mark.parametrize("check", [{}, {"Name": ""}, {"Notes": "", "H2PingUseTLS": False}])
+def test_a_sidecar_whose_check_is_all_zero_gets_the_default_checks(check: dict[str, Any]) -> None:
+    """Consul skips an all-zero `Check` and, with no check left, gives the sidecar its defaults."""
+
+    async def scenario(agent: Agent) -> list[str]:
+        sidecar = {"Check": check}
+        await _register(agent, {"Name": "web", "ID": "w", "Port": 80, "Connect": {"SidecarService": sidecar}})
+        return sorted(c.definition.name for c in agent.state.checks_of("default", "w-sidecar-proxy"))
+
+    assert ["Connect Sidecar Aliasing w", "Connect Sidecar Listening"] == _run(scenario)
+
+
 def test_deregistering_an_unknown_service_is_consuls_404() -> None:
     async def scenario(agent: Agent) -> None:
         await agent.services.deregister("default", "nope")

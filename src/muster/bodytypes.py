@@ -221,6 +221,8 @@ class BodyType(Generic[T]):
     def fast(self, body: bytes) -> T | None:
         """msgspec alone, for a canonical body: Go's key names and JSON types, nothing the normaliser
         would fold, skip or clean. None when the fallback must decide; never a different value."""
+        if body[:2] == b'{"' and body[2:3].islower():  # Go's names are capitalised: py-consul's aren't
+            return None
         try:
             check_nesting(body)
             value = self._decoder.decode(body)

@@ -166,7 +166,10 @@ async def catalog_node(call: Call) -> web.Response:
         instances = [i for i in catalog.instances(namespace, node=name) if _visible(call, namespace, i)]
         return {
             "Node": shape.node(record, index),
-            "Services": {i.service.id: shape.node_service(i.service, index) for i in instances},
+            "Services": {
+                i.service.id: shape.node_service(i.service, i.create_index or index, i.modify_index or index)
+                for i in instances
+            },
         }
 
     return await blocking(call, build)

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from muster import CONSUL_API_VERSION
-from muster.agent.state import ALL_CHANGES
+from muster.agent.state import ALL_CHANGES, service_changes
 from muster.catalog import Contact, Instance, NodeRecord, Scope
 from muster.models import DEFAULT_NAMESPACE, PASSING, Check, CheckDefinition, Service
 
@@ -37,13 +37,22 @@ class LocalCatalog:
             status=PASSING,
             output="Agent alive and reachable",
             service_tags=[],
+            create_index=1,
+            modify_index=1,
         )
 
     async def open(self, scope: Scope, consistent: bool = False) -> None:
         return None  # always current: the catalog is this agent's own state
 
     def index(self, scope: Scope) -> int:
-        return self.state.index
+        """The index of what a read covers (spec consul-reads §4.2): one service's own; the instances
+        everywhere for /v1/catalog/nodes and /services; anything for the rest."""
+        indexes = self.state.catalog_indexes
+        if scope.service is not None and scope.service != "consul":
+            return indexes.service(scope.namespace, scope.service)
+        if scope.nodes_only:
+            return max(indexes.nodes, indexes.services)
+        return max(indexes.nodes, indexes.services, indexes.checks)
 
     def contact(self) -> Contact:
         return Contact()
@@ -54,11 +63,12 @@ class LocalCatalog:
     async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         state = self.state
-        while state.index <= index and not state.waiters.closing:
+        key = service_changes(scope.namespace, scope.service) if scope.service else ALL_CHANGES
+        while self.index(scope) <= index and not state.waiters.closing:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            await state.waiters.wait(ALL_CHANGES, remaining)
+            await state.waiters.wait(key, remaining)
 
     def datacenters(self) -> list[str]:
         return [self.identity.datacenter]
@@ -66,7 +76,8 @@ class LocalCatalog:
     def this_node(self) -> NodeRecord:
         node = self.identity
         meta = {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **node.meta}
-        return NodeRecord(node.id, node.name, node.address, node.datacenter, meta)
+        # Registered once, at the agent's start, and never changed while it runs: index 1 for both.
+        return NodeRecord(node.id, node.name, node.address, node.datacenter, meta, 1, 1)
 
     def nodes(self, namespace: str) -> list[NodeRecord]:
         return [self.this_node()]
@@ -80,6 +91,15 @@ class LocalCatalog:
         if namespace == DEFAULT_NAMESPACE:
             services.insert(0, self.consul_service)
         return services
+
+    def _entries(self, namespace: str, name: str | None) -> list[tuple[Service, int, int]]:
+        """(service, CreateIndex, ModifyIndex) of the instances asked for; the `consul` service first."""
+        state = self.state
+        entries = state.services_in(namespace) if name is None else state.services_named(namespace, name)
+        out = [(entry.service, entry.create_index, entry.modify_index) for entry in entries]
+        if namespace == DEFAULT_NAMESPACE and name in (None, "consul"):
+            out.insert(0, (self.consul_service, 1, 1))
+        return out
 
     def _node_checks(self, namespace: str) -> list[Check]:
         checks = self.state.node_checks_in(namespace)
@@ -97,13 +117,10 @@ class LocalCatalog:
             return []
         node_checks = self._node_checks(namespace)
         out = []
-        for service in self._services(namespace):
-            if name is not None and service.name != name:
-                continue
+        for service, created, modified in self._entries(namespace, name):
             own = self.state.checks_of(namespace, service.id) if service is not self.consul_service else []
-            out.append(
-                Instance(this, service, node_checks + sorted(own, key=lambda c: c.definition.check_id))
-            )
+            checks = node_checks + sorted(own, key=lambda c: c.definition.check_id)
+            out.append(Instance(this, service, checks, created, modified))
         return out
 
     def checks(self, namespace: str, service: str | None = None) -> list[tuple[NodeRecord, Check]]:

@@ -299,6 +299,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/catalog/nodes", "GET"): Operation("Nodes", ANY_ARRAY, CATALOG),
     ("/v1/catalog/service/", "GET"): Operation("Instances of a service", ANY_ARRAY, (*CATALOG, "tag")),
     ("/v1/catalog/node/", "GET"): Operation("A node and its services", {"type": ["object", "null"]}, CATALOG),
+    ("/v1/catalog/node-services/", "GET"): Operation(
+        "A node and its services as a list", {"type": "object"}, CATALOG
+    ),
     ("/v1/health/service/", "GET"): Operation(
         "Instances with node and checks", ANY_ARRAY, (*CATALOG, "tag", "passing")
     ),

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from muster.api import render
 from muster.api.call import Call
-from muster.api.catalog import blocking
 from muster.api.filtering import apply_filter
+from muster.api.reads import blocking
 from muster.catalog import Catalog, Instance
 from muster.catalog import shapes as shape
 from muster.models import CRITICAL, PASSING, WARNING

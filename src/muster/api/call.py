@@ -4,6 +4,7 @@ request-level rules every endpoint shares (partition guard, namespace, token, bo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -49,6 +50,9 @@ class Call:
     query: dict[str, str] = field(default_factory=dict)
     _authorizer: Authorizer | None = None
     partition_checked: bool = False  # guard_partition ran: endpoints that check early skip the repeat
+    # Set by a handler whose answer may be repeated from bytes (routes marked `reuse=True`): a test
+    # that holds while the answer is still the one the handler would give, and its X-Consul-Index.
+    reuse: tuple[Callable[[], bool], int] | None = None
 
     @property
     def pretty(self) -> bool:

@@ -14,8 +14,8 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import effective_wait
-from muster.catalog import Catalog, Scope
-from muster.errors import BadRequest
+from muster.catalog import Catalog, Contact, Scope
+from muster.errors import BadRequest, MusterError
 from muster.golang import encode_json, parse_duration, quote
 
 T = TypeVar("T")
@@ -165,6 +165,8 @@ async def blocking(
             call.parts.catalog_bodies.put(key, marker, body)
     response = render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
     contact = catalog.contact()
+    if not (options.cached and cacheable and not hit):  # a MISS is not what a repeat would say
+        call.reuse = (_still_current(call, catalog, scope, (current, marker[1], contact)), current)
     headers = response.headers
     headers["X-Consul-Effective-Consistency"] = options.consistency
     headers["X-Consul-Index"] = str(current)
@@ -175,6 +177,25 @@ async def blocking(
         if hit:
             headers["Age"] = "0"  # kept current by the catalog itself, as Consul's refreshing entries
     return response
+
+
+def _still_current(
+    call: Call, catalog: Catalog, scope: Scope, built: tuple[int, int, Contact]
+) -> Callable[[], bool]:
+    """Whether an answer built at `built` (index, check outputs, contact) is still the handler's: the
+    same config, the same catalog state, and the token resolving to the same authorizer (a token
+    deleted, expired or given new rules, or a new default token, resolves to another or to none)."""
+    parts, state, config = call.parts, call.parts.state, call.parts.config
+    token, authorizer = call.token(), call.authorize()
+
+    def fresh() -> bool:
+        try:
+            current = (max(1, catalog.index(scope)), state.output_version, catalog.contact())
+            return current == built and parts.config is config and parts.acl.authorize(token) is authorizer
+        except MusterError:
+            return False
+
+    return fresh
 
 
 _NOT_IN_KEY = frozenset({"index", "wait", "stale", "consistent", "cached", "pretty", "max_stale", "leader"})

@@ -205,3 +205,57 @@ def test_a_namespace_header_is_never_answered_with_the_default_namespaces_bytes(
     assert b'"web"' in default
     (other, _) = target.exchange(target.request(path, b"\r\nX-Consul-Namespace: other"))
     assert b'"web"' not in other
+
+
+def read_response(sock: socket.socket, pending: bytes = b"") -> tuple[bytes, bytes]:
+    """One response (Date blanked) and whatever was read past it."""
+    data = pending
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))  # type: ignore[union-attr]
+    while len(rest) < length:
+        rest += sock.recv(65536)
+    response = head + b"\r\n\r\n" + rest[:length]
+    return re.sub(rb"Date: [^\r]*", b"Date: -", response), rest[length:]
+
+
+def test_a_keep_alive_connection_stays_fast_across_a_change(target: Target) -> None:
+    request = target.request("/v1/health/service/web")
+    raw = socket.create_connection(("127.0.0.1", target.port), timeout=10)
+    sock = target.context.wrap_socket(raw, server_hostname="127.0.0.1") if target.context else raw
+    with sock:
+        sock.sendall(request)
+        first, rest = read_response(sock)
+        headers = {"X-Consul-Token": target.token} if target.token else {}
+        body = {"Name": "web", "ID": "web-9", "Check": {"TTL": "300s", "Status": "passing"}}
+        assert 200 == target.agent.put("/v1/agent/service/register", body, headers=headers).status
+        sock.sendall(request)
+        changed, rest = read_response(sock, rest)  # built again, on the same connection
+        before = target.hits()
+        sock.sendall(request)
+        repeated, _ = read_response(sock, rest)
+        assert target.hits() == before + 1, "the connection left the fast path after the change"
+    assert b'"web-9"' not in first
+    assert b'"web-9"' in changed
+    assert changed == repeated
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/health/service/web?peer=x",
+        "/v1/catalog/nodes?max_stale=abc",
+        "/v1/catalog/service/web?index=abc",
+        "/v1/catalog/services?filter=Nope%20%3D%3D%201",
+        "/v1/health/state/bogus",
+        "/v1/catalog/node/nope",
+        "/v1/health/service/web?tag=a&tag=b&near=_agent",
+        "/v1/health/service/web?passing=maybe",
+    ],
+)
+def test_answers_built_on_the_fast_path_are_aiohttps_bytes(target: Target, path: str) -> None:
+    (built, _) = target.exchange(target.request(path))
+    # An unknown header sends the same request through aiohttp.
+    (through_aiohttp, _) = target.exchange(target.request(path, b"\r\nX-Probe: 1"))
+    assert built == through_aiohttp

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from muster.api import render
-from muster.api.call import Call, parse_query
+from muster.api.call import Call, Request, parse_query
 from muster.api.routes import ROUTES, Route, Router
 from muster.api.ui import UIAssets
 from muster.errors import MethodNotAllowed, MusterError
@@ -95,7 +95,7 @@ class Dispatcher:
             return None
         return self.router.match(path)
 
-    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def __call__(self, request: Request) -> web.StreamResponse:
         self.requests += 1
         path = request.path
         location = self._redirect_target(path)

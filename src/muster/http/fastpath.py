@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -23,10 +24,12 @@ from typing import TYPE_CHECKING, cast
 from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 
+from muster.api import render
 from muster.api.agent_health import STATUS_CODES, instance_status, worst_status
 from muster.api.render import ROUTE_HEADERS
 from muster.api.routes import ROUTES, Route
 from muster.http.answers import KEYED_HEADERS, Kept, KeptAnswers, kept_head, query_key
+from muster.http.fastrequest import FastRequest
 from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS, KEEPALIVE_SECONDS
 from muster.models import DEFAULT_NAMESPACE
 
@@ -41,7 +44,9 @@ if TYPE_CHECKING:
 # mid-stream (connection_made, then data_received with the bytes read here); SERVER_SOFTWARE and
 # aiohttp's header layout are the bytes its responses carry (tests/e2e/test_fastpath.py compares them);
 # its parser refuses the header values _BAD_VALUE matches and nothing else this path accepts.
+log = logging.getLogger("muster.http")
 WRITE_BUFFER_LIMIT = 1 << 20  # a client not reading its answers goes to aiohttp's flow control
+PIPELINE_LIMIT = 1 << 16  # bytes read ahead while a request is being built
 # Headers that cannot change these answers; any other header sends the request to aiohttp.
 BENIGN_HEADERS = frozenset(
     {
@@ -95,8 +100,9 @@ class FastRoutes:
             )
         )
 
-    def answer(self, head: bytes) -> tuple[str, bytes] | None:
-        """(route path, the whole response) for a request head this path answers, else None."""
+    def answer(self, head: bytes) -> tuple[str, bytes] | FastRequest | None:
+        """(route path, the whole response) for a request head answered from bytes; a FastRequest for
+        a reusable read to build here (no kept answer, or a stale one); None: aiohttp's."""
         headers = _get_headers(head)
         if headers is None:
             return None
@@ -114,11 +120,20 @@ class FastRoutes:
             response = self.answers[fast.answer](self, path_id)
             if response is not None:
                 return route.path, response
-        if route.reuse:
+        if route.reuse and keyed_values(headers) is not None:
             response = self._kept_answer(raw_path, raw_query, headers)
             if response is not None:
                 return route.path, response
+            return FastRequest(target, headers)
         return None
+
+    def written(self, response: web.StreamResponse) -> bytes | None:
+        """The bytes of a response the dispatcher built for a FastRequest, as aiohttp writes them."""
+        head = kept_head(response) if isinstance(response, web.Response) else None
+        if head is None:
+            return None
+        body = cast(bytes, cast(web.Response, response).body)
+        return b"".join((head, b"Content-Length: %d\r\n" % len(body), self._tail(), body))
 
     def _plain(self, headers: Headers) -> bool:
         """The agent routes' own answers: only with ACLs off, no -dev, and benign headers alone."""
@@ -274,6 +289,7 @@ class FastPathProtocol(asyncio.Protocol):
         self.buffer = b""
         self.timer: asyncio.TimerHandle | None = None
         self.paused = False  # the transport's write buffer is over its high-water mark
+        self.building: asyncio.Task[None] | None = None  # a reusable read the dispatcher is building
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -290,6 +306,8 @@ class FastPathProtocol(asyncio.Protocol):
         self._disarm()
         self.live.discard(self)
         self.transport = None
+        if self.building is not None:
+            self.building.cancel()  # the client went away: stop its handler, as aiohttp does
 
     def close(self) -> None:
         if self.transport is not None:
@@ -299,10 +317,17 @@ class FastPathProtocol(asyncio.Protocol):
         return False  # the client is done: close
 
     def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.building is None:
+            self._serve()
+        elif len(self.buffer) > PIPELINE_LIMIT and self.transport is not None:
+            self.transport.pause_reading()  # a client pipelining behind a blocked read waits its turn
+
+    def _serve(self) -> None:
+        """Answer the complete requests in the buffer, in order, until one must be built or handed off."""
         transport = self.transport
         if transport is None:
             return
-        self.buffer += data
         routes = self.routes
         while True:
             end = self.buffer.find(b"\r\n\r\n")
@@ -318,9 +343,34 @@ class FastPathProtocol(asyncio.Protocol):
                 self._hand_off()
                 return
             self.buffer = self.buffer[end + 4 :]
+            if isinstance(answer, FastRequest):
+                self._disarm()
+                self.building = asyncio.get_running_loop().create_task(self._build(answer))
+                return
             route, response = answer
             transport.write(response)
             routes.dispatcher.count(route, "GET", time.perf_counter() - started)
+
+    async def _build(self, request: FastRequest) -> None:
+        """Run the dispatcher for a reusable read (it keeps the answer, times and counts it), write the
+        answer, then go on with any request pipelined behind it."""
+        try:
+            response = await self.routes.dispatcher(request)
+        except Exception:  # the dispatcher answers handler failures itself: this is its own bug
+            log.exception("GET %s failed on the fast path", request.path)
+            response = render.internal_error()
+        self.building = None
+        transport = self.transport
+        if transport is None:
+            return
+        data = self.routes.written(response)
+        if data is None:  # not a response this path can write: never for the reusable routes
+            log.error("GET %s: the fast path cannot write its answer; closing", request.path)
+            transport.close()
+            return
+        transport.write(data)
+        transport.resume_reading()
+        self._serve()
 
     def _hand_off(self) -> None:
         self._disarm()

@@ -317,10 +317,12 @@ def test_catalog_register_refuses_bad_input_and_agent_nodes_with_400(fleet: Flee
     assert fleet["b"].put("/v1/catalog/register", b"{not json").status == 400
 
 
-def test_catalog_register_on_the_local_catalog_says_what_to_use(agent: AgentProcess) -> None:
+def test_catalog_register_on_the_local_catalog_keeps_the_node_there(agent: AgentProcess) -> None:
     reply = agent.put("/v1/catalog/register", {"Node": "x", "Address": "10.0.0.1"})
-    assert reply.status == 400
-    assert "catalog.backend = etcd" in reply.text
+    assert (200, "true") == (reply.status, reply.text)
+    assert "10.0.0.1" == agent.get("/v1/catalog/node/x").json()["Node"]["Address"]
+    assert ["test-node", "x"] == [node["Node"] for node in agent.get("/v1/catalog/nodes").json()]
+    # tests/e2e/test_catalog_register_local.py: the local catalog's external entries in full
 
 
 def test_members_lists_the_fleet_and_marks_a_dead_agent_failed(fleet: Fleet) -> None:

@@ -126,7 +126,7 @@ async def catalog_register(call: Call) -> web.Response:
     listed = body.get("checks") or []
     if not isinstance(listed, list):
         raise BadRequest("Request decode failed: Checks must be a list")
-    raw_checks = ([body["check"]] if body.get("check") else []) + listed
+    raw_checks = listed + ([body["check"]] if body.get("check") else [])  # Consul appends Check to Checks
     record = NodeRecord(
         _text(body, "ID", ""),
         node_name,

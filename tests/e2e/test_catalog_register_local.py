@@ -5,8 +5,6 @@ without the ACL rights, and a damaged stored row quarantined at start-up."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,8 @@ import pytest
 from tests.agentproc import AgentProcess, Reply
 from tests.e2e.targets import BlockedGet
 from tests.e2e.test_dns import addresses, query
+from tests.e2e.test_fleet import BAD_REGISTRATIONS
+from tests.e2e.test_stored_rows import damage, quarantined
 
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
 
@@ -224,10 +224,7 @@ def test_an_unchanged_external_registration_moves_no_index(agent: AgentProcess) 
 
 def test_bad_input_is_a_400_naming_the_field(agent: AgentProcess) -> None:
     cases = [
-        ({"Address": "10.0.0.1"}, "Must provide node"),
-        ({"Node": "x"}, "Must provide address"),
-        ({"Node": "x", "Address": "10.0.0.1", "Service": {"Port": 1}}, "Must provide service name"),
-        ({"Node": "x", "Address": "1", "Service": {"Service": "s", "Port": "80"}}, "Service.Port"),
+        *BAD_REGISTRATIONS,
         ({"Node": "x", "Address": "1", "Service": {"Service": "s", "Port": 70000}}, "Invalid Service.Port"),
         ({"Node": "x", "Address": "1", "Check": {"Status": "passing"}}, "Must provide a CheckID or Name"),
         ({"Node": "x", "Address": "1", "Check": {"CheckID": "c", "Status": "bad"}}, "Invalid check status"),
@@ -284,16 +281,6 @@ def test_acls_need_node_write_and_service_write(deny_acl_agent: AgentProcess) ->
     assert [] == agent.get("/v1/catalog/service/db", headers=root).json()
 
 
-def _stored(data_dir: Path, sql: str, *args: Any) -> list[Any]:
-    db = sqlite3.connect(data_dir / "muster.db")
-    try:
-        rows = db.execute(sql, args).fetchall()
-        db.commit()
-        return rows
-    finally:
-        db.close()
-
-
 def test_a_damaged_stored_row_is_quarantined_and_the_agent_starts(tmp_path: Path) -> None:
     data = tmp_path / "data"
     agent = AgentProcess(data_dir=data).start()
@@ -305,11 +292,7 @@ def test_a_damaged_stored_row_is_quarantined_and_the_agent_starts(tmp_path: Path
             {"Node": "other", "Address": "10.0.0.3", "Service": {"Service": "db", "ID": "db-9"}},
         )
         agent.stop()
-        (body,) = _stored(
-            data, "SELECT body FROM catalog_services WHERE ns = ? AND id = ?", "db-appliance", "db-1"
-        )[0]
-        damaged = json.dumps(json.loads(body) | {"port": "not a number"})
-        _stored(data, "UPDATE catalog_services SET body = ? WHERE id = ?", damaged, "db-1")
+        damage(data, "catalog_services", "db-1", lambda body: body | {"port": "not a number"})
 
         agent.start()
 
@@ -322,8 +305,7 @@ def test_a_damaged_stored_row_is_quarantined_and_the_agent_starts(tmp_path: Path
         assert "catalog_checks db-appliance/db-alive" in alert
         assert [] == [line for line in agent.stderr_lines if "Traceback" in line]
         agent.stop()
-        quarantined = sorted(_stored(data, "SELECT ns, id FROM quarantine"))
         expected = [("catalog_checks", "db-appliance/db-alive"), ("catalog_services", "db-appliance/db-1")]
-        assert expected == quarantined
+        assert expected == quarantined(data)
     finally:
         agent.close()

@@ -13,7 +13,7 @@ from aiohttp import web
 from muster.api import render
 from muster.api.call import Call
 from muster.catalog import NodeRecord
-from muster.catalog.external_entries import Registration
+from muster.catalog.external_entries import Registration, deregistered, registered
 from muster.decode import check_nesting
 from muster.errors import BadRequest, DecodeError
 from muster.models import CHECK_STATUSES, CRITICAL, Check, CheckDefinition, Service
@@ -141,7 +141,9 @@ async def catalog_register(call: Call) -> web.Response:
     def require_service_write(name: str) -> None:
         authz.require("service", name, "write", namespace)
 
-    await call.parts.external.register(registration, require_service_write)
+    await call.parts.external.change(
+        node_name, lambda before: registered(before, registration, require_service_write)
+    )
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)
 
 
@@ -152,5 +154,6 @@ async def catalog_deregister(call: Call) -> web.Response:
     if not node_name:
         raise BadRequest("Must provide node")
     call.authorize().require("node", node_name, "write")
-    await call.parts.external.deregister(node_name, _text(body, "ServiceID", ""), _text(body, "CheckID", ""))
+    service_id, check_id = _text(body, "ServiceID", ""), _text(body, "CheckID", "")
+    await call.parts.external.change(node_name, lambda before: deregistered(before, service_id, check_id))
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)

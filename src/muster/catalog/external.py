@@ -9,47 +9,28 @@ from collections.abc import Iterable
 
 from muster.catalog.etcd import EtcdCatalog
 from muster.catalog.etcd_client import EtcdUnavailable
-from muster.catalog.external_entries import (
-    ExternalNode,
-    ExternalService,
-    Registration,
-    RequireServiceWrite,
-    deregistered,
-    managed_by_agent,
-    registered,
-)
+from muster.catalog.external_entries import Change, ExternalNode, ExternalService, managed_by_agent
 from muster.catalog.layout import DECODE_INSTANCE, DECODE_NODE, ENCODE, InstanceDoc, NodeDoc, ServiceRef
 from muster.errors import NoClusterLeader
 
 
 class EtcdExternalWrites:
-    """`ExternalWrites` on etcd: read the node through (linearizable), apply the rules, write it back."""
+    """`ExternalWrites` on etcd: read the node through (linearizable), change it, write it back."""
 
     def __init__(self, catalog: EtcdCatalog) -> None:
         self.catalog = catalog
 
-    async def register(self, registration: Registration, require_service_write: RequireServiceWrite) -> None:
-        try:
-            doc, instances = await self._read(registration.node.name)
-            existing = _entries(doc, instances) if doc is not None else None
-            await self._write(registered(existing, registration, require_service_write), instances)
-        except EtcdUnavailable:
-            raise NoClusterLeader from None
-
-    async def deregister(self, node: str, service_id: str, check_id: str) -> None:
+    async def change(self, node: str, change: Change) -> None:
         try:
             doc, instances = await self._read(node)
-            if doc is None:
-                return
-            after = deregistered(_entries(doc, instances), service_id, check_id)
+            before = _entries(doc, instances) if doc is not None else None
+            after = change(before)
             if after is not None:
                 await self._write(after, instances)
-                return
-            layout = self.catalog.layout
-            prefixes = [layout.node(node)] + [
-                layout.service_node(r.namespace, r.name, node) for r in doc.services
-            ]
-            await self.catalog.client.write(delete_prefixes=prefixes)
+            elif doc is not None:
+                layout = self.catalog.layout
+                prefixes = [layout.service_node(r.namespace, r.name, node) for r in doc.services]
+                await self.catalog.client.write(delete_prefixes=[layout.node(node), *prefixes])
         except EtcdUnavailable:
             raise NoClusterLeader from None
 

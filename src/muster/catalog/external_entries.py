@@ -49,14 +49,15 @@ class Registration:
     skip_node_update: bool = False
 
 
+# One write of one node: its entries before (None: no such node) -> after (None: it goes)
+Change = Callable[[ExternalNode | None], ExternalNode | None]
+
+
 class ExternalWrites(Protocol):
     """What `/v1/catalog/register` and `/deregister` write through: the etcd catalog or the local one."""
 
-    async def register(self, registration: Registration, require_service_write: RequireServiceWrite) -> None:
-        """Upsert the node (unless SkipNodeUpdate and it exists), the service and the checks."""
-
-    async def deregister(self, node: str, service_id: str, check_id: str) -> None:
-        """No IDs: the whole node; a service ID: that service; else a check ID: that check."""
+    async def change(self, node: str, change: Change) -> None:
+        """Apply `change` to the node's entries as one write (an agent's own node is refused)."""
 
 
 def managed_by_agent(node: str) -> BadRequest:
@@ -123,10 +124,10 @@ def _place(node: ExternalNode, check: Check, service: Service | None, require: R
         owner.checks[check_id] = labelled(check, owner.service)
 
 
-def deregistered(existing: ExternalNode, service_id: str, check_id: str) -> ExternalNode | None:
+def deregistered(existing: ExternalNode | None, service_id: str, check_id: str) -> ExternalNode | None:
     """The node after a deregistration, None when it goes. As Consul's FSM: a service ID wins over a
     check ID (its checks go with it); neither removes the node."""
-    if not service_id and not check_id:
+    if existing is None or (not service_id and not check_id):
         return None
     services = dict(existing.services)
     checks = dict(existing.checks)

@@ -11,15 +11,7 @@ from typing import TYPE_CHECKING
 from muster.agent.locks import ServiceLocks
 from muster.catalog import Instance, NodeRecord
 from muster.catalog import external_rows as rows
-from muster.catalog.external_entries import (
-    ExternalNode,
-    ExternalService,
-    Registration,
-    RequireServiceWrite,
-    deregistered,
-    managed_by_agent,
-    registered,
-)
+from muster.catalog.external_entries import Change, ExternalNode, ExternalService, managed_by_agent
 from muster.catalog.external_indexes import moved_by
 from muster.models import Check
 
@@ -47,35 +39,19 @@ class ExternalNodes:
         self._instances: tuple[dict[str, list[Instance]], dict[tuple[str, str], list[Instance]]] | None = None
 
     # -- writes -----------------------------------------------------------------------------------
-    async def register(self, registration: Registration, require_service_write: RequireServiceWrite) -> None:
-        name = registration.node.name
-        self._refuse_own(name)
-
-        async def write() -> None:
-            before = self.nodes.get(name)
-            await self._commit(name, before, registered(before, registration, require_service_write))
-
-        await self._locks.run([("", name)], write)
-
-    async def deregister(self, node: str, service_id: str, check_id: str) -> None:
-        self._refuse_own(node)
-
-        async def write() -> None:
-            before = self.nodes.get(node)
-            if before is not None:
-                await self._commit(node, before, deregistered(before, service_id, check_id))
-
-        await self._locks.run([("", node)], write)
-
-    def _refuse_own(self, node: str) -> None:
-        """Node names match in any case, as Consul's catalog matches them."""
+    async def change(self, node: str, change: Change) -> None:
+        """Node names match the agent's own in any case, as Consul's catalog matches them."""
         if node.lower() == self.identity.name.lower():
             raise managed_by_agent(node)
 
-    async def _commit(self, name: str, before: ExternalNode | None, after: ExternalNode | None) -> None:
-        ops = rows.changes(before, after)
-        if ops:  # an unchanged re-registration writes nothing and moves nothing
-            await self.store.commit(ops, lambda: self._apply(name, before, after))
+        async def write() -> None:
+            before = self.nodes.get(node)
+            after = change(before)
+            ops = rows.changes(before, after)
+            if ops:  # an unchanged re-registration writes nothing and moves nothing
+                await self.store.commit(ops, lambda: self._apply(node, before, after))
+
+        await self._locks.run([("", node)], write)
 
     def _apply(self, name: str, before: ExternalNode | None, after: ExternalNode | None) -> None:
         if after is None:

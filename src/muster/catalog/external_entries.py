@@ -77,9 +77,10 @@ def labelled(check: Check, service: Service | None) -> Check:
 def registered(
     existing: ExternalNode | None, registration: Registration, require_service_write: RequireServiceWrite
 ) -> ExternalNode:
-    """The node after the registration. As Consul's vetRegisterWithACL: replacing a service ID held by
+    """The node after the registration. As Consul's vetRegisterWithACL, replacing a service ID held by
     another name, or writing a check of another service of the node, needs write on that service too;
-    so does taking over a check ID another service holds (a check ID is the node's: it moves)."""
+    beyond it (differences.md 18), so does taking a check ID from another service: a check ID is the
+    node's, and registering it again moves it."""
     node = existing.node if existing is not None and registration.skip_node_update else registration.node
     after = ExternalNode(node)
     if existing is not None:

@@ -149,6 +149,11 @@ def test_a_change_is_never_answered_with_kept_bytes(target: Target) -> None:
     (failed, _) = target.exchange(request)
     assert b'"critical"' in failed
     assert b'"critical"' not in after
+    external = {"Node": "ext-1", "Address": "10.9.9.9", "Service": {"Service": "web", "ID": "web-ext"}}
+    assert 200 == target.agent.put("/v1/catalog/register", external, headers=headers).status
+    (registered, _) = target.exchange(request)
+    assert b'"web-ext"' in registered
+    assert b'"web-ext"' not in failed
 
 
 def test_a_blocking_request_at_the_current_index_still_waits(target: Target) -> None:

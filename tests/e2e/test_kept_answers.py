@@ -134,6 +134,16 @@ def test_a_repeat_is_the_bytes_the_handler_sent(target: Target, route: str) -> N
     assert built.startswith(b"HTTP/1.1 200 OK\r\n"), built[:200]
 
 
+def test_what_http_libraries_send_unasked_is_answered_from_kept_bytes(target: Target) -> None:
+    extra = b"\r\nAccept: */*\r\nAccept-Encoding: gzip, deflate\r\nUser-Agent: python-requests/2.32"
+    request = target.request("/v1/catalog/services", extra)
+    (built, _) = target.exchange(request)
+    before = target.hits()
+    (repeated, _) = target.exchange(request)
+    assert built == repeated
+    assert target.hits() == before + 1
+
+
 def test_a_change_is_never_answered_with_kept_bytes(target: Target) -> None:
     request = target.request("/v1/health/service/web")
     (first, _) = target.exchange(request)

@@ -20,8 +20,9 @@ from http import HTTPStatus
 
 from aiohttp import web
 
-# Headers a reused request may carry besides the benign ones, and whose values are part of the key.
-KEYED_HEADERS = (b"x-consul-token", b"authorization", b"cache-control")
+# Headers a reused request may carry besides the benign ones, and whose values are part of the key
+# (`Accept`: HTTP libraries send `*/*` unasked, and an answer may depend on it).
+KEYED_HEADERS = (b"x-consul-token", b"authorization", b"cache-control", b"accept")
 # Never in the kept head: aiohttp adds Content-Length, Date and Server as it writes (the fast path
 # does the same); a response carrying its own, or other framing, is not kept.
 _WRITTEN_BY_SERVER = frozenset({"content-length", "date", "server", "transfer-encoding", "set-cookie"})

@@ -96,7 +96,7 @@ class CheckDefinition(msgspec.Struct, kw_only=True, omit_defaults=True):
     source: str = "remote"
 
 
-class Check(msgspec.Struct, kw_only=True):
+class Check(msgspec.Struct, kw_only=True, omit_defaults=True):
     """A check's live state: its definition, current status and output, and its service's labels."""
 
     definition: CheckDefinition
@@ -104,6 +104,8 @@ class Check(msgspec.Struct, kw_only=True):
     output: str = ""
     service_name: str = ""
     service_tags: list[str] | None = None
+    create_index: int = 0  # the catalog's CreateIndex and ModifyIndex for this check (0: not kept)
+    modify_index: int = 0
 
 
 def service_key(namespace: str, service_id: str) -> tuple[str, str]:

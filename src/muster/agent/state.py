@@ -3,10 +3,11 @@ bytes of each service (encoded once per change; list responses are served from c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from muster.agent.catalog_indexes import CatalogIndexes, ServiceName
 from muster.blocking import Waiters
 from muster.golang import encode_json
 from muster.models import Check, Service, agent_service, content_hash
@@ -15,11 +16,18 @@ Key = tuple[str, str]  # (namespace, id)
 ALL_CHANGES = "*"  # the waiter key woken by any change (index-based blocking)
 
 
+def service_changes(namespace: str, name: str) -> tuple[str, str, str]:
+    """The waiter key woken when a service name's catalog index moves."""
+    return ("catalog", namespace, name)
+
+
 @dataclass
 class ServiceEntry:
     service: Service
     wire: dict[str, Any]  # the AgentService object (without ContentHash): filters evaluate this
     body: bytes  # `wire` encoded once
+    create_index: int = 0  # the catalog's CreateIndex: kept across re-registrations
+    modify_index: int = 0  # the catalog's ModifyIndex: moved only when the service itself changed
     _content_hash: str | None = None
     _hashed_body: bytes | None = None
 
@@ -51,6 +59,7 @@ class LocalState:
         self.services: dict[Key, ServiceEntry] = {}
         self.checks: dict[Key, Check] = {}
         self.index = 1
+        self.catalog_indexes = CatalogIndexes()
         self.output_version = 0  # bumped by output-only check changes, which leave the index alone
         self.waiters = Waiters()
         # Per-namespace caches hold only namespaces that have services: a read naming any other one is
@@ -61,6 +70,7 @@ class LocalState:
         self._by_name: dict[str, dict[str, list[ServiceEntry]]] = {}
         # (namespace, owning service ID or "" for node checks) -> check ID -> check
         self._by_owner: dict[Key, dict[str, Check]] = {}
+        self._instances_named: dict[ServiceName, int] = {}
         self._listeners: list[Callable[[], None]] = []
 
     # -- reads ---------------------------------------------------------------
@@ -112,23 +122,52 @@ class LocalState:
     # -- writes: synchronous, bump the index, then wake waiters ---------------
     def put_service(self, service: Service) -> None:
         wire = agent_service(service, self.datacenter)
-        key = (service.namespace, service.id)
-        if key not in self.services:
-            self._service_counts[service.namespace] = self._service_counts.get(service.namespace, 0) + 1
-        self.services[key] = ServiceEntry(service, wire, encode_json(wire))
+        namespace = service.namespace
+        key = (namespace, service.id)
+        previous = self.services.get(key)
+        if previous is None:
+            self._service_counts[namespace] = self._service_counts.get(namespace, 0) + 1
+        entry = self.services[key] = ServiceEntry(service, wire, encode_json(wire))
         # Its checks carry its name and tags: a re-registration under another name must move them, or
         # health answers and ACL decisions would follow the old name (Consul looks the service up).
         tags = service.tags or None  # shared, as CheckTable.put sets them
-        for check in self._by_owner.get((service.namespace, service.id), {}).values():
+        for check in self._by_owner.get(key, {}).values():
             check.service_name, check.service_tags = service.name, tags
-        self._changed(service.namespace, service.id)
+        self._changed(namespace, service.id)
+        if previous is not None and previous.service == service:
+            # An unchanged re-registration moves no catalog index (Consul's IsSameService).
+            entry.create_index, entry.modify_index = previous.create_index, previous.modify_index
+            return
+        entry.create_index = previous.create_index if previous is not None else self.index
+        entry.modify_index = self.index
+        named = (namespace, service.name)
+        if previous is not None and previous.service.name == service.name:
+            self.catalog_indexes.instance_written(named, self.index)
+        else:
+            if previous is not None:
+                self._instance_left(namespace, previous.service.name)
+            self._instances_named[named] = self._instances_named.get(named, 0) + 1
+            self.catalog_indexes.instance_added(named, self.index)
+        self.waiters.notify(service_changes(namespace, service.name))
 
     def remove_service(self, namespace: str, service_id: str) -> None:
-        if self.services.pop((namespace, service_id), None) is not None:
+        entry = self.services.pop((namespace, service_id), None)
+        if entry is not None:
             self._service_counts[namespace] -= 1
             if not self._service_counts[namespace]:
                 del self._service_counts[namespace]
             self._changed(namespace, service_id)
+            self._instance_left(namespace, entry.service.name)
+
+    def _instance_left(self, namespace: str, name: str) -> None:
+        named = (namespace, name)
+        remaining = self._instances_named.get(named, 1) - 1
+        if remaining:
+            self._instances_named[named] = remaining
+        else:
+            self._instances_named.pop(named, None)
+        self.catalog_indexes.instance_removed(named, self.index)
+        self.waiters.notify(service_changes(namespace, name))
 
     def put_check(self, check: Check) -> None:
         definition = check.definition
@@ -140,12 +179,33 @@ class LocalState:
         owner = (definition.namespace, definition.service_id)
         self._by_owner.setdefault(owner, {})[definition.check_id] = check
         self._changed(definition.namespace, None)
+        if previous is not None and (previous.definition, previous.status) == (definition, check.status):
+            check.create_index, check.modify_index = previous.create_index, previous.modify_index
+            return  # unchanged: no catalog index moves
+        check.create_index = previous.create_index if previous is not None else self.index
+        check.modify_index = self.index
+        self._checks_moved(check, removed=False)
 
     def remove_check(self, namespace: str, check_id: str) -> None:
         check = self.checks.pop((namespace, check_id), None)
         if check is not None:
             self._unindex(check)
             self._changed(namespace, None)
+            self._checks_moved(check, removed=True)
+
+    def _checks_moved(self, check: Check, *, removed: bool) -> None:
+        """A check's change moves its service's index, or every service's here for a node check."""
+        definition = check.definition
+        namespace = definition.namespace
+        if definition.service_id:
+            entry = self.services.get((namespace, definition.service_id))
+            names = [(namespace, entry.service.name)] if entry is not None else []
+        else:
+            names = [named for named in self._instances_named if named[0] == namespace]
+        node_check_removed = removed and not definition.service_id
+        self.catalog_indexes.checks_written(names, self.index, removed_node_check=node_check_removed)
+        for named in names:
+            self.waiters.notify(service_changes(*named))
 
     def _unindex(self, check: Check) -> None:
         definition = check.definition
@@ -157,8 +217,18 @@ class LocalState:
                 del self._by_owner[owner]
 
     def check_changed(self, check: Check) -> None:
-        """A check's status or output changed in place."""
+        """A check's status changed in place."""
         self._changed(check.definition.namespace, None)
+        check.modify_index = self.index
+        self._checks_moved(check, removed=False)
+
+    def catalog_change(self, apply: Callable[[int], Iterable[ServiceName]]) -> None:
+        """One change to catalog entries this state does not hold (external nodes, services and checks:
+        catalog/local_external.py): the index moves once, `apply(index)` moves the catalog indexes it
+        bears on and names the services it moved, and their blocking queries wake."""
+        self._changed("", None)  # no service of this state's: only the index and ALL_CHANGES
+        for named in set(apply(self.index)):
+            self.waiters.notify(service_changes(*named))
 
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)

@@ -283,14 +283,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Service names with their tags", {"type": "object", "additionalProperties": STRINGS}, CATALOG
     ),
     ("/v1/catalog/register", "PUT"): Operation(
-        "Register an external node, service or check in the fleet catalog (etcd backend only: 400 else)",
+        "Register an external node, service or check in the catalog (the local one, or etcd's)",
         {"type": "boolean"},
         ("token", "ns"),
         CATALOG_REGISTRATION,
         WRITE_ERRORS,
     ),
     ("/v1/catalog/deregister", "PUT"): Operation(
-        "Deregister an external node, service or check from the fleet catalog",
+        "Deregister an external node, service or check from the catalog",
         {"type": "boolean"},
         ("token", "ns"),
         CATALOG_DEREGISTRATION,
@@ -299,6 +299,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/catalog/nodes", "GET"): Operation("Nodes", ANY_ARRAY, CATALOG),
     ("/v1/catalog/service/", "GET"): Operation("Instances of a service", ANY_ARRAY, (*CATALOG, "tag")),
     ("/v1/catalog/node/", "GET"): Operation("A node and its services", {"type": ["object", "null"]}, CATALOG),
+    ("/v1/catalog/node-services/", "GET"): Operation(
+        "A node and its services as a list", {"type": "object"}, CATALOG
+    ),
     ("/v1/health/service/", "GET"): Operation(
         "Instances with node and checks", ANY_ARRAY, (*CATALOG, "tag", "passing")
     ),

@@ -3,19 +3,25 @@ own catalog, as `consul agent -dev`); the etcd-backed catalog plugs in behind th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
 
 from muster.models import Check, Service
 
 
-@dataclass
-class NodeRecord:
+class NodeRecord(msgspec.Struct, omit_defaults=True):
+    """A node as the catalog keeps it (also inside the etcd documents: the indexes stay out of those,
+    a reader takes them from etcd's revisions)."""
+
     node_id: str
     name: str
     address: str
     datacenter: str
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = msgspec.field(default_factory=dict)
+    create_index: int = 0  # the record's CreateIndex and ModifyIndex (0: the read's index stands in)
+    modify_index: int = 0
 
 
 @dataclass
@@ -25,6 +31,8 @@ class Instance:
     node: NodeRecord
     service: Service
     checks: list[Check]
+    create_index: int = 0  # the instance's CreateIndex and ModifyIndex (0: the read's index stands in)
+    modify_index: int = 0
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from muster.catalog.layout import (
     name_of_dc_key,
     node_of_key,
     serf_check,
+    stamp,
 )
 from muster.catalog.view import PrefixView
 from muster.errors import NoClusterLeader
@@ -162,6 +163,7 @@ class EtcdCatalog:
             elif rest == "record":
                 doc = view.decoded(key, DECODE_NODE.decode)
                 if doc is not None:
+                    stamp(doc.node, doc.checks, view.revisions.get(key))
                     docs.append(doc)
         return [(doc, not doc.agent or doc.node.name in alive) for doc in docs]
 
@@ -183,8 +185,9 @@ class EtcdCatalog:
                     tags.setdefault(ref.name, set()).update(ref.tags)
         return {name: sorted(tags[name]) for name in sorted(tags)}
 
-    def _instance_docs(self, base: bytes) -> list[tuple[InstanceDoc, bool]]:
-        """Instance documents under a service or namespace range, with their node's liveness there."""
+    def _instance_docs(self, base: bytes) -> list[tuple[InstanceDoc, bool, tuple[int, int]]]:
+        """Instance documents under a service or namespace range, with their node's liveness there and
+        their key's (create, mod) revisions: the instance's CreateIndex and ModifyIndex."""
         view = self.view(base)
         docs, alive = [], set()
         for key in view.values:
@@ -194,14 +197,16 @@ class EtcdCatalog:
             elif b"/i/" in rest:
                 doc = view.decoded(key, DECODE_INSTANCE.decode)
                 if doc is not None:
-                    docs.append((rest[: rest.index(b"/i/") + 1], doc))
-        return [(doc, node_part in alive) for node_part, doc in docs]
+                    revisions = view.revisions.get(key, (0, 0))
+                    stamp(None, doc.checks, revisions)
+                    docs.append((rest[: rest.index(b"/i/") + 1], doc, revisions))
+        return [(doc, node_part in alive, revisions) for node_part, doc, revisions in docs]
 
     def instances(self, namespace: str, name: str | None = None, node: str | None = None) -> list[Instance]:
         base = self.layout.namespace(namespace) if name is None else self.layout.service(namespace, name)
         out = [
-            instance_of(doc, alive)
-            for doc, alive in self._instance_docs(base)
+            instance_of(doc, alive, *revisions)
+            for doc, alive, revisions in self._instance_docs(base)
             if node is None or doc.node.name == node
         ]
         out.sort(key=lambda i: (i.service.name, i.node.name, i.service.id))

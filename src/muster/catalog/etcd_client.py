@@ -49,6 +49,7 @@ class KeyValue:
     value: bytes
     mod_revision: int
     lease: int
+    create_revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Event:
     key: bytes
     value: bytes
     mod_revision: int
+    create_revision: int = 0
 
 
 def prefix_end(prefix: bytes) -> bytes:
@@ -197,17 +199,20 @@ class EtcdClient:
                     continue  # its header revision may precede the replayed history: not progress
                 if reply.canceled:
                     raise EtcdUnavailable(f"etcd cancelled the watch: {reply.cancel_reason}")
-                events = [
-                    Event(int(e.type), e.kv.key, e.kv.value, int(e.kv.mod_revision)) for e in reply.events
-                ]
+                events = [_event(e) for e in reply.events]
                 yield int(reply.header.revision), events
         except grpc.aio.AioRpcError as exc:
             raise EtcdUnavailable(f"etcd: {exc.code().name}: {exc.details()}") from None
         raise EtcdUnavailable("etcd closed the watch")
 
 
+def _event(event: Any) -> Event:
+    kv = event.kv
+    return Event(int(event.type), kv.key, kv.value, int(kv.mod_revision), int(kv.create_revision))
+
+
 def _kv(kv: Any) -> KeyValue:
-    return KeyValue(kv.key, kv.value, int(kv.mod_revision), int(kv.lease))
+    return KeyValue(kv.key, kv.value, int(kv.mod_revision), int(kv.lease), int(kv.create_revision))
 
 
 def _read(path: str) -> bytes | None:

@@ -124,9 +124,24 @@ def without_token(service: Service) -> Service:
 
 
 def check_without_token(check: Check) -> Check:
+    """A check as the etcd documents hold it: no token, and no local index (readers use revisions)."""
     if not check.definition.token:
-        return check
-    return msgspec.structs.replace(check, definition=msgspec.structs.replace(check.definition, token=""))
+        if not check.create_index and not check.modify_index:
+            return check
+        return msgspec.structs.replace(check, create_index=0, modify_index=0)
+    definition = msgspec.structs.replace(check.definition, token="")
+    return msgspec.structs.replace(check, definition=definition, create_index=0, modify_index=0)
+
+
+def stamp(node: NodeRecord | None, checks: list[Check], revisions: tuple[int, int] | None) -> None:
+    """Give a decoded document's entries the CreateIndex and ModifyIndex of the key that holds them."""
+    if revisions is None:
+        return
+    created, modified = revisions
+    if node is not None:
+        node.create_index, node.modify_index = created, modified
+    for check in checks:
+        check.create_index, check.modify_index = created, modified
 
 
 def serf_check(alive: bool) -> Check:
@@ -138,10 +153,10 @@ def serf_check(alive: bool) -> Check:
     )
 
 
-def instance_of(doc: InstanceDoc, alive: bool) -> Instance:
+def instance_of(doc: InstanceDoc, alive: bool, created: int = 0, modified: int = 0) -> Instance:
     """An instance as read: an agent's instance carries serfHealth, critical once its lease is gone."""
     checks = [serf_check(alive), *doc.checks] if doc.agent else list(doc.checks)
-    return Instance(doc.node, doc.service, checks)
+    return Instance(doc.node, doc.service, checks, created, modified)
 
 
 def now() -> float:

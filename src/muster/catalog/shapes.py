@@ -12,6 +12,7 @@ _EMPTY_PROXY = {"Mode": "", "MeshGateway": {}, "Expose": {}}
 
 
 def node(record: NodeRecord, index: int) -> dict[str, Any]:
+    """`index` is the read's: it stands in for an entry index the catalog does not keep (0)."""
     address = record.address
     return {
         "ID": record.node_id,
@@ -20,8 +21,8 @@ def node(record: NodeRecord, index: int) -> dict[str, Any]:
         "Datacenter": record.datacenter,
         "TaggedAddresses": {"lan": address, "lan_ipv4": address, "wan": address, "wan_ipv4": address},
         "Meta": {key: record.meta[key] for key in sorted(record.meta)},
-        "CreateIndex": index,
-        "ModifyIndex": index,
+        "CreateIndex": record.create_index or index,
+        "ModifyIndex": record.modify_index or index,
     }
 
 
@@ -33,7 +34,7 @@ def _proxy(service: Service) -> dict[str, Any]:
     return render_proxy(service.proxy or {}) if service.kind in PROXY_KINDS else dict(_EMPTY_PROXY)
 
 
-def node_service(service: Service, index: int) -> dict[str, Any]:
+def node_service(service: Service, create_index: int, modify_index: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if service.kind:
         out["Kind"] = service.kind
@@ -54,8 +55,8 @@ def node_service(service: Service, index: int) -> dict[str, Any]:
     out["PeerName"] = ""
     if service.namespace != DEFAULT_NAMESPACE:
         out["Namespace"] = service.namespace
-    out["CreateIndex"] = index
-    out["ModifyIndex"] = index
+    out["CreateIndex"] = create_index
+    out["ModifyIndex"] = modify_index
     return out
 
 
@@ -80,22 +81,23 @@ def service_node(instance: Instance, index: int) -> dict[str, Any]:
     out["ServiceConnect"] = {"Native": True} if service.connect_native else {}
     if service.namespace != DEFAULT_NAMESPACE:
         out["Namespace"] = service.namespace
-    out["CreateIndex"] = index
-    out["ModifyIndex"] = index
+    out["CreateIndex"] = instance.create_index or index
+    out["ModifyIndex"] = instance.modify_index or index
     return out
 
 
 def health_check(check: Check, node_name: str, index: int) -> dict[str, Any]:
     out = agent_check(check, node_name)
-    out["CreateIndex"] = index
-    out["ModifyIndex"] = index
+    out["CreateIndex"] = check.create_index or index
+    out["ModifyIndex"] = check.modify_index or index
     return out
 
 
 def check_service_node(instance: Instance, index: int) -> dict[str, Any]:
     name = instance.node.name
+    service = node_service(instance.service, instance.create_index or index, instance.modify_index or index)
     return {
         "Node": node(instance.node, index),
-        "Service": node_service(instance.service, index),
+        "Service": service,
         "Checks": [health_check(check, name, index) for check in instance.checks],
     }

@@ -88,7 +88,7 @@ class CatalogSync:
     def desired(self) -> tuple[dict[bytes, bytes], dict[bytes, bytes], set[bytes]]:
         """(documents, the same without check outputs, leased alive keys)."""
         state, layout = self.state, self.layout
-        node = self.local.this_node()
+        node = msgspec.structs.replace(self.local.this_node(), create_index=0, modify_index=0)
         node_checks = sorted(
             (check_without_token(c) for c in state.checks.values() if not c.definition.service_id),
             key=lambda c: c.definition.check_id,

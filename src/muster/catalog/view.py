@@ -23,6 +23,7 @@ class PrefixView:
         self.prefix = prefix
         self.on_contact = on_contact
         self.values: dict[bytes, bytes] = {}
+        self.revisions: dict[bytes, tuple[int, int]] = {}  # key -> (create, mod) revision: entry indexes
         self.revision = 0  # X-Consul-Index: the revision of the last change seen in this range
         self.resume_from = 0  # the watch restarts after this revision
         self.loaded = asyncio.Event()
@@ -59,6 +60,7 @@ class PrefixView:
         if revision < self.resume_from:
             return  # a lagging member: the watch already has newer data
         values = {kv.key: kv.value for kv in kvs}
+        self.revisions = {kv.key: (kv.create_revision, kv.mod_revision) for kv in kvs}
         if values != self.values:
             self.values = values
             self._decoded.clear()
@@ -74,8 +76,10 @@ class PrefixView:
             self._decoded.pop(event.key, None)
             if event.kind == DELETE:
                 self.values.pop(event.key, None)
+                self.revisions.pop(event.key, None)
             else:
                 self.values[event.key] = event.value
+                self.revisions[event.key] = (event.create_revision, event.mod_revision)
         if events:
             self.revision = max(self.revision, events[-1].mod_revision)
             self.resume_from = max(self.resume_from, self.revision)

@@ -179,6 +179,7 @@ _NODE_SERVICE = Struct(
         "PeerName": STRING,
     },
 )
+NODE_SERVICE = Schema("NodeService", _NODE_SERVICE)  # /v1/catalog/node/:n and node-services/:n
 CHECK_SERVICE_NODE = Schema(
     "CheckServiceNode",
     Struct(
@@ -241,6 +242,7 @@ SCHEMAS: Mapping[str, Schema] = MappingProxyType(
             HEALTH_CHECK,
             NODE,
             SERVICE_NODE,
+            NODE_SERVICE,
             CHECK_SERVICE_NODE,
             FLAT_STRUCT,
             NESTED_TYPES,

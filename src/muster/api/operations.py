@@ -120,6 +120,48 @@ CATALOG_DEREGISTRATION: Json = {
     },
 }
 _ALL_SERVICES = {"type": "object", "additionalProperties": SERVICE}
+_INTEGER, _STRING, _BOOLEAN = {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
+
+
+def _record(**properties: Json) -> Json:
+    """An object with exactly these keys, all required (the server shapes Muster builds itself)."""
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+RAFT_SERVER = _record(
+    ID=_STRING,
+    Node=_STRING,
+    Address=_STRING,
+    Leader=_BOOLEAN,
+    ProtocolVersion=_STRING,
+    Voter=_BOOLEAN,
+    LastIndex=_INTEGER,
+)
+AUTOPILOT_SERVER = _record(
+    ID=_STRING,
+    Name=_STRING,
+    Address=_STRING,
+    SerfStatus={"enum": ["alive", "left", "failed", "none"]},
+    Version=_STRING,
+    Leader=_BOOLEAN,
+    LastContact=_STRING,
+    LastTerm=_INTEGER,
+    LastIndex=_INTEGER,
+    Healthy=_BOOLEAN,
+    Voter=_BOOLEAN,
+    StableSince={"type": "string", "format": "date-time"},
+)
+COORDINATE = _record(
+    Node=_STRING,
+    Segment=_STRING,
+    Coord=_record(
+        Vec={"type": "array", "items": {"type": "number"}},
+        Error={"type": "number"},
+        Adjustment={"type": "number"},
+        Height={"type": "number"},
+    ),
+)
+OPERATOR = ("pretty", "token", "dc", "stale", "consistent")
 _CHECKS_ARRAY = {"type": "array", "items": CHECK}
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -255,6 +297,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/internal/ui/services", "GET"): Operation("The web UI's service summaries", ANY_ARRAY, CATALOG),
     ("/v1/status/leader", "GET"): Operation("The Raft leader's address", {"type": "string"}, READ),
     ("/v1/status/peers", "GET"): Operation("The Raft peers", STRINGS, READ),
+    ("/v1/operator/raft/configuration", "GET"): Operation(
+        "The catalog's servers as Raft peers (this agent, or the etcd members); needs operator:read",
+        _record(Servers={"type": "array", "items": RAFT_SERVER}, Index=_INTEGER),
+        OPERATOR,
+    ),
+    ("/v1/operator/autopilot/health", "GET"): Operation(
+        "The servers' health; 429 with the same body when one is unhealthy; needs operator:read",
+        _record(
+            Healthy=_BOOLEAN,
+            FailureTolerance=_INTEGER,
+            Servers={"type": "array", "items": AUTOPILOT_SERVER},
+        ),
+        OPERATOR,
+        also=(429,),
+    ),
+    ("/v1/coordinate/nodes", "GET"): Operation(
+        "Network coordinates: this node's fresh one (Muster measures none)",
+        {"type": "array", "items": COORDINATE},
+        (*OPERATOR, "segment", "index", "wait", "cached"),
+    ),
     ("/status/v1/services", "GET"): Operation(
         "Every subsystem's status (Puppet's status API)",
         {"type": "object", "additionalProperties": SUBSYSTEM},

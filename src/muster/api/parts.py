@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from muster.bodycache import BodyCache
     from muster.catalog import Catalog
     from muster.catalog.etcd import EtcdCatalog
+    from muster.catalog.servers import Servers
     from muster.checks.runner import CheckRunner
     from muster.config import AgentConfig
     from muster.metrics import AgentMetrics
@@ -31,6 +32,7 @@ class AgentParts(Protocol):
     catalog: Catalog  # the local or the etcd catalog, whichever answers catalog reads
     fleet: EtcdCatalog | None  # the etcd catalog for catalog writes, when catalog.backend = etcd
     catalog_bodies: BodyCache  # encoded catalog and health answers (api/catalog.py)
+    servers: Servers  # the catalog's servers: this agent (embedded store) or the etcd members
     status: StatusRegistry
     metrics: AgentMetrics
     requests_by_route: dict[str, int]

@@ -14,7 +14,7 @@ from muster.api import render
 from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import effective_wait
-from muster.catalog import Catalog, Scope
+from muster.catalog import Catalog, Contact, Scope
 from muster.errors import BadRequest
 from muster.golang import encode_json, parse_duration, quote
 
@@ -164,17 +164,21 @@ async def blocking(
         if key is not None:
             call.parts.catalog_bodies.put(key, marker, body)
     response = render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
-    contact = catalog.contact()
+    set_read_headers(response, options, current, catalog.contact())
+    if options.cached and cacheable:
+        response.headers["X-Cache"] = "HIT" if hit else "MISS"
+        if hit:
+            response.headers["Age"] = "0"  # kept current by the catalog itself, as Consul refreshes
+    return response
+
+
+def set_read_headers(response: web.Response, options: ReadOptions, index: int, contact: Contact) -> None:
+    """Consul's setMeta (§2.8): the index of what was read, and how current the catalog is."""
     headers = response.headers
     headers["X-Consul-Effective-Consistency"] = options.consistency
-    headers["X-Consul-Index"] = str(current)
+    headers["X-Consul-Index"] = str(index)
     headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
     headers["X-Consul-LastContact"] = str(contact.last_contact_ms)
-    if options.cached and cacheable:
-        headers["X-Cache"] = "HIT" if hit else "MISS"
-        if hit:
-            headers["Age"] = "0"  # kept current by the catalog itself, as Consul's refreshing entries
-    return response
 
 
 _NOT_IN_KEY = frozenset({"index", "wait", "stale", "consistent", "cached", "pretty", "max_stale", "leader"})

@@ -156,7 +156,7 @@ async def blocking(
     current = max(1, catalog.index(scope))
     key = _cache_key(call, namespace)
     # A reload replaces the config (node meta, addresses): it is part of what an answer was built from.
-    marker = (current, call.parts.state.output_version, id(call.parts.config))
+    marker = (catalog.marker(scope), call.parts.state.output_version, id(call.parts.config))
     body = call.parts.catalog_bodies.get(key, marker) if key is not None else None
     hit = body is not None
     if body is None:

@@ -164,6 +164,12 @@ COORDINATE = _record(
 OPERATOR = ("pretty", "token", "dc", "stale", "consistent")
 _CHECKS_ARRAY = {"type": "array", "items": CHECK}
 
+
+def _state_word(summary: str) -> Operation:
+    """A status API answer that is one word of text, with 503 while not running."""
+    return Operation(summary, None, STATUS, errors=(404,), content=(TEXT,), also=(503,), status_api=True)
+
+
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/v1/agent/services", "GET"): Operation("Services registered on this agent", _ALL_SERVICES, FILTERED),
     ("/v1/agent/service/", "GET"): Operation(
@@ -328,22 +334,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("/status/v1/services/", "GET"): Operation(
         "One subsystem's status", SUBSYSTEM, STATUS, errors=(404,), also=(503,), status_api=True
     ),
-    ("/status/v1/simple", "GET"): Operation(
-        "The worst state as one word",
-        None,
-        STATUS,
-        errors=(404,),
-        content=(TEXT,),
-        also=(503,),
-        status_api=True,
-    ),
-    ("/status/v1/simple/", "GET"): Operation(
-        "One subsystem's state as one word",
-        None,
-        STATUS,
-        errors=(404,),
-        content=(TEXT,),
-        also=(503,),
-        status_api=True,
-    ),
+    ("/status/v1/simple", "GET"): _state_word("The worst state as one word"),
+    ("/status/v1/simple/", "GET"): _state_word("One subsystem's state as one word"),
 }

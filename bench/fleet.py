@@ -7,7 +7,8 @@
   holds the three agents' instances.
 - Read throughput: wrk on `/v1/health/service/NAME` (the fleet catalog, served from the agent's
   live etcd view) against `/v1/agent/health/service/name/NAME` (the agent's own state) on the same
-  agent in the same run, as a ratio.
+  agent in the same run, as a ratio; and the consumers' reads (health, catalog service, catalog
+  services) against nginx serving the same bytes, as bench/http_endpoints.py does on one agent.
 
 Run: python bench/fleet.py [--services 1000] [--samples 300] [--seconds 8]
 """
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.agentproc import AgentProcess, Reply
 from tests.etcdcluster import EtcdCluster
 
-from harness import rss_mib, wrk
+from harness import nginx_serving, rss_mib, wrk
 
 AGENTS = ("node-a", "node-b", "node-c")
 
@@ -152,9 +153,16 @@ def main() -> None:
         paths = {
             "fleet": f"/v1/health/service/{name}",
             "fleet ?passing": f"/v1/health/service/{name}?passing",
+            "fleet catalog": f"/v1/catalog/service/{name}",
+            "fleet services": "/v1/catalog/services",
             "local agent": f"/v1/agent/health/service/name/{name}",
         }
         results = {label: wrk(reader.url + path, seconds=args.seconds) for label, path in paths.items()}
+        bodies = {path.split("?")[0]: reader.get(path).body for path in paths.values()}
+        with nginx_serving(bodies) as nginx:
+            served = {
+                label: wrk(nginx + path.split("?")[0], seconds=args.seconds) for label, path in paths.items()
+            }
         base = results["local agent"].requests_per_second
         for label, path in paths.items():
             result = results[label]
@@ -167,12 +175,14 @@ def main() -> None:
                     "p99_ms": result.p99_ms,
                     "errors": result.errors,
                     "vs_local": round(result.requests_per_second / base, 3),
+                    "vs_nginx": round(result.requests_per_second / served[label].requests_per_second, 3),
                 }
             )
         for row in rows:
             print(
                 f"{row['read']:15} GET {row['path']:45} {row['bytes']:>6} B {row['rps']:>7} r/s  "
-                f"p99 {row['p99_ms']:6.2f} ms  x{row['vs_local']}"
+                f"p99 {row['p99_ms']:6.2f} ms  x{row['vs_local']} of the local agent, "
+                f"x{row['vs_nginx']} of nginx"
             )
         rss = {node: round(rss_mib(agent.proc.pid), 1) for node, agent in zip(AGENTS, agents, strict=True)}
         print(f"agent RSS (MiB): {rss}")

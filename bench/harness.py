@@ -36,10 +36,18 @@ def _ms(value: str, unit: str) -> float:
 
 
 def wrk(
-    url: str, *, seconds: float = 10, connections: int = 50, threads: int = 1, script: Path | None = None
+    url: str,
+    *,
+    seconds: float = 10,
+    connections: int = 50,
+    threads: int = 1,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """wrk's figures for `url`; `script` is a Lua file that shapes each request (method, path, body)."""
     extra = ["-s", str(script)] if script is not None else []
+    for name, value in (headers or {}).items():
+        extra += ["-H", f"{name}: {value}"]
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", *extra, url],
         capture_output=True,

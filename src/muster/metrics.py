@@ -18,6 +18,7 @@ from muster.store import Store
 if TYPE_CHECKING:
     from muster.agent.state import LocalState
     from muster.checks.runner import CheckRunner
+    from muster.http.answers import KeptAnswers
     from muster.status.registry import StatusRegistry
 
 GAUGE, COUNTER, SAMPLE = "gauge", "counter", "sample"
@@ -136,10 +137,14 @@ class AgentMetrics:
         self.started_at = started_at
         self.http = HttpStats()
         self.dns: DNSStats | None = None  # the DNS server's, once it runs (attach_dns)
+        self.kept: KeptAnswers | None = None  # the HTTP server's kept answers, once it runs
         self._registry: Any = None  # prometheus-client's, built at the first Prometheus scrape
 
     def attach_dns(self, stats: DNSStats) -> None:
         self.dns = stats
+
+    def attach_kept(self, kept: KeptAnswers) -> None:
+        self.kept = kept
 
     def series(self) -> list[Series]:
         return [
@@ -192,6 +197,10 @@ class AgentMetrics:
         waiters = len(self.state.waiters)
         help_text = "Blocking queries waiting for a change"
         yield Series("consul.rpc.queries_blocking", help_text, GAUGE, value=waiters)
+        if self.kept is not None:
+            help_text = "Reads answered from kept bytes below aiohttp"
+            yield Series("muster.http.kept_answer_hits", help_text, COUNTER, value=self.kept.hits)
+            yield Series("muster.http.kept_answers", "Answers kept for repeats", GAUGE, value=len(self.kept))
         draining = float(self.status.draining)
         yield Series("muster.agent.draining", "1 while the agent drains before exit", GAUGE, value=draining)
 

@@ -24,7 +24,18 @@ from muster.store_reserve import RESERVE_NAME, Reserve
 log = logging.getLogger("muster.store")
 
 QUARANTINE_TABLE = "quarantine"  # rows that could not be applied at start-up (quarantine.py)
-TABLES = ("services", "checks", "check_state", "acl_tokens", "acl_policies", "acl_state", QUARANTINE_TABLE)
+# External nodes, services and checks of the local catalog (/v1/catalog/register): catalog/external_rows.py
+EXTERNAL_TABLES = ("catalog_nodes", "catalog_services", "catalog_checks")
+TABLES = (
+    "services",
+    "checks",
+    "check_state",
+    "acl_tokens",
+    "acl_policies",
+    "acl_state",
+    *EXTERNAL_TABLES,
+    QUARANTINE_TABLE,
+)
 _SCHEMA = [
     f"CREATE TABLE IF NOT EXISTS {table} (ns TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, "
     "PRIMARY KEY (ns, id)) WITHOUT ROWID"

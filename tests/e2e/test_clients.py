@@ -72,6 +72,11 @@ PY_SCENARIO = textwrap.dedent(
     c.agent.check.ttl_pass("mem")
     obs["health_passing"] = ids(c.health.service("web", passing=True)[1])
     obs["health_checks"] = check_ids(c.health.checks("web")[1])
+    obs["catalog_services"] = c.catalog.services()[1]
+    tagged = c.catalog.service("web", tag="V1", near="_agent")[1]
+    obs["catalog_service_tagged"] = [n["ServiceID"] for n in tagged]
+    obs["health_tagged_passing"] = ids(c.health.service("web", tag="v1", passing=True, near="_agent")[1])
+    obs["health_state_passing"] = check_ids(c.health.state("passing")[1])
 
     obs["service_maintenance_on"] = c.agent.service.maintenance("web-1", True, "deploy")
     obs["service_maintenance_notes"] = c.agent.checks()["_service_maintenance:web-1"]["Notes"]
@@ -104,6 +109,10 @@ EXPECTED: dict[str, Any] = {
     "health_passing_while_mem_critical": [],
     "health_passing": ["web-1"],
     "health_checks": ["mem", "service:web-1"],
+    "catalog_services": {"consul": [], "web": ["v1"]},
+    "catalog_service_tagged": ["web-1"],
+    "health_tagged_passing": ["web-1"],
+    "health_state_passing": ["mem", "serfHealth", "service:web-1"],
     "service_maintenance_on": True,
     "service_maintenance_notes": "deploy",
     "health_passing_in_service_maintenance": [],

@@ -120,3 +120,38 @@ def test_self_members_and_status_agree(client: consul.Consul) -> None:
     leader = client.status.leader()
     assert document["Stats"]["consul"]["leader_addr"] == leader
     assert leader in client.status.peers()
+
+
+def test_catalog_and_health_reads_with_node_meta_filter_near_and_tags(make_agent: type[AgentProcess]) -> None:
+    """py-consul's catalog.* and health.* with the parameters Muster honours (issue 15)."""
+    agent = make_agent("-node", "meta-node", "-node-meta", "rack:r1").start()
+    c = consul.Consul(host="127.0.0.1", port=agent.port)
+    assert c.agent.service.register(
+        "web", service_id="web-1", tags=["a", "Blue"], check=consul.Check.ttl("60s")
+    )
+    assert c.agent.service.register("web", service_id="web-2", tags=["b"])
+    assert c.agent.check.ttl_pass("service:web-1")
+    meta = {"rack": "r1"}
+
+    index, nodes = c.catalog.nodes(node_meta=meta, near="_agent", filter_expr='Node == "meta-node"')
+    assert (True, ["meta-node"]) == (int(index) > 0, [n["Node"] for n in nodes])
+    assert [] == c.catalog.nodes(node_meta={"rack": "r2"})[1]
+    _, services = c.catalog.services(node_meta=meta, filter_expr='ServiceTags contains "b"')
+    assert {"web": ["b"]} == services
+    _, instances = c.catalog.service("web", tag="blue", node_meta=meta, near="_agent")
+    assert ["web-1"] == [i["ServiceID"] for i in instances]
+    _, node = c.catalog.node("meta-node", filter_expr='Service == "web"')
+    assert {"web-1", "web-2"} == set(node["Services"])
+    _, healthy = c.health.service(
+        "web", passing=True, node_meta=meta, near="_agent", filter_expr='Service.ID != ""'
+    )
+    assert ["web-1", "web-2"] == [e["Service"]["ID"] for e in healthy]  # web-2 has no check of its own
+    _, tagged = c.health.service("web", tag="A", passing=True, node_meta=meta)
+    assert ["web-1"] == [e["Service"]["ID"] for e in tagged]
+    assert [] == c.health.service("web", node_meta={"rack": "r2"})[1]
+    _, checks = c.health.checks("web", node_meta=meta, near="_agent")
+    assert ["service:web-1"] == [check["CheckID"] for check in checks]
+    _, passing = c.health.state("passing", node_meta=meta, filter_expr='CheckID == "service:web-1"')
+    assert ["service:web-1"] == [check["CheckID"] for check in passing]
+    _, on_node = c.health.node("meta-node", filter_expr='Status == "passing"')
+    assert {"serfHealth", "service:web-1"} == {check["CheckID"] for check in on_node}

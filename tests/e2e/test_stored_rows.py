@@ -18,7 +18,7 @@ from tests.agentproc import AgentProcess
 ROOT = "root-secret"
 
 
-def _rows(data_dir: Path, sql: str, *args: Any) -> list[Any]:
+def stored_rows(data_dir: Path, sql: str, *args: Any) -> list[Any]:
     db = sqlite3.connect(data_dir / "muster.db")
     try:
         rows = db.execute(sql, args).fetchall()
@@ -28,9 +28,10 @@ def _rows(data_dir: Path, sql: str, *args: Any) -> list[Any]:
         db.close()
 
 
-def _damage(data_dir: Path, table: str, key: str, change: Callable[[Any], Any]) -> None:
-    (body,) = _rows(data_dir, f"SELECT body FROM {table} WHERE id = ?", key)[0]  # noqa: S608
-    _rows(data_dir, f"UPDATE {table} SET body = ? WHERE id = ?", json.dumps(change(json.loads(body))), key)  # noqa: S608
+def damage(data_dir: Path, table: str, key: str, change: Callable[[Any], Any]) -> None:
+    (body,) = stored_rows(data_dir, f"SELECT body FROM {table} WHERE id = ?", key)[0]  # noqa: S608
+    damaged = json.dumps(change(json.loads(body)))
+    stored_rows(data_dir, f"UPDATE {table} SET body = ? WHERE id = ?", damaged, key)  # noqa: S608
 
 
 @pytest.fixture
@@ -49,8 +50,8 @@ def stopped(tmp_path: Path) -> Iterator[AgentProcess]:
         agent.close()
 
 
-def _quarantined(data_dir: Path) -> list[tuple[str, str]]:
-    return sorted((ns, key) for ns, key in _rows(data_dir, "SELECT ns, id FROM quarantine"))
+def quarantined(data_dir: Path) -> list[tuple[str, str]]:
+    return sorted((ns, key) for ns, key in stored_rows(data_dir, "SELECT ns, id FROM quarantine"))
 
 
 def _assert_alert(agent: AgentProcess, *names: str) -> None:
@@ -63,7 +64,7 @@ def _assert_alert(agent: AgentProcess, *names: str) -> None:
 
 def test_a_check_whose_duration_cannot_be_applied_is_quarantined(stopped: AgentProcess) -> None:
     assert stopped.data_dir is not None
-    _damage(stopped.data_dir, "checks", "db-ttl", lambda body: body | {"ttl": 10**400})
+    damage(stopped.data_dir, "checks", "db-ttl", lambda body: body | {"ttl": 10**400})
 
     agent = stopped.start()
 
@@ -77,14 +78,14 @@ def test_a_check_whose_duration_cannot_be_applied_is_quarantined(stopped: AgentP
     assert "quarantine" in logged[0]
     assert [] == [line for line in agent.stderr_lines if "Traceback" in line]
     agent.stop()  # the store is the agent's alone while it runs (exclusive locking)
-    assert [("checks", "default/db-ttl")] == _quarantined(stopped.data_dir)
+    assert [("checks", "default/db-ttl")] == quarantined(stopped.data_dir)
     again = stopped.start()  # the row is out of the way: a clean start, no alert
     assert [] == again.get("/status/v1/services/store?level=info").json()["active_alerts"]
 
 
 def test_an_undecodable_service_is_quarantined_with_its_checks(stopped: AgentProcess) -> None:
     assert stopped.data_dir is not None
-    _rows(stopped.data_dir, "UPDATE services SET body = ? WHERE id = ?", b"\xff not json", "db-1")
+    stored_rows(stopped.data_dir, "UPDATE services SET body = ? WHERE id = ?", b"\xff not json", "db-1")
 
     agent = stopped.start()
 
@@ -92,20 +93,20 @@ def test_an_undecodable_service_is_quarantined_with_its_checks(stopped: AgentPro
     assert ["node-ttl", "web-ttl"] == sorted(agent.get("/v1/agent/checks").json())
     _assert_alert(agent, "services default/db-1")
     agent.stop()
-    assert [("checks", "default/db-ttl"), ("services", "default/db-1")] == _quarantined(stopped.data_dir)
+    assert [("checks", "default/db-ttl"), ("services", "default/db-1")] == quarantined(stopped.data_dir)
 
 
 def test_bad_ttl_state_is_quarantined_and_the_check_starts_critical(stopped: AgentProcess) -> None:
     assert stopped.data_dir is not None
-    _damage(stopped.data_dir, "check_state", "web-ttl", lambda body: body | {"Status": "bogus"})
-    _damage(stopped.data_dir, "check_state", "db-ttl", lambda body: body | {"Expires": "soon"})
+    damage(stopped.data_dir, "check_state", "web-ttl", lambda body: body | {"Status": "bogus"})
+    damage(stopped.data_dir, "check_state", "db-ttl", lambda body: body | {"Expires": "soon"})
 
     agent = stopped.start()
 
     checks = agent.get("/v1/agent/checks").json()
     assert ("critical", "critical") == (checks["web-ttl"]["Status"], checks["db-ttl"]["Status"])
     agent.stop()
-    assert [("check_state", "default/db-ttl"), ("check_state", "default/web-ttl")] == _quarantined(
+    assert [("check_state", "default/db-ttl"), ("check_state", "default/web-ttl")] == quarantined(
         stopped.data_dir
     )
 
@@ -122,15 +123,17 @@ def test_bad_acl_rows_are_quarantined_and_deny(tmp_path: Path) -> None:
         )
         token = agent.put("/v1/acl/token", {"Policies": [{"Name": "p"}]}, headers=root).json()
         agent.stop()
-        _rows(agent.data_dir, "UPDATE acl_tokens SET body = ? WHERE id = ?", b"[]", token["AccessorID"])  # type: ignore[arg-type]
-        _rows(agent.data_dir, "UPDATE acl_policies SET body = ? WHERE id = ?", b"{", policy.json()["ID"])  # type: ignore[arg-type]
-        _rows(agent.data_dir, "UPDATE acl_state SET body = ? WHERE id = 'bootstrap'", b"unreadable")  # type: ignore[arg-type]
+        stored_rows(agent.data_dir, "UPDATE acl_tokens SET body = ? WHERE id = ?", b"[]", token["AccessorID"])  # type: ignore[arg-type]
+        stored_rows(
+            agent.data_dir, "UPDATE acl_policies SET body = ? WHERE id = ?", b"{", policy.json()["ID"]
+        )  # type: ignore[arg-type]
+        stored_rows(agent.data_dir, "UPDATE acl_state SET body = ? WHERE id = 'bootstrap'", b"unreadable")  # type: ignore[arg-type]
         agent.start()
 
         assert 403 == agent.get("/v1/agent/services", headers={"X-Consul-Token": token["SecretID"]}).status
         assert 200 == agent.get("/v1/agent/services", headers=root).status
         assert 400 <= agent.put("/v1/acl/bootstrap").status < 500  # bootstrap stays closed
         agent.stop()
-        assert 2 == len(_quarantined(agent.data_dir))  # type: ignore[arg-type]
+        assert 2 == len(quarantined(agent.data_dir))  # type: ignore[arg-type]
     finally:
         agent.close()

@@ -12,7 +12,9 @@ from muster.catalog.config import CatalogConfig
 from muster.catalog.etcd import EtcdCatalog
 from muster.catalog.etcd_client import PUT, EtcdClient, Event
 from muster.catalog.local import LocalCatalog
+from muster.catalog.local_external import ExternalNodes
 from muster.catalog.view import PrefixView
+from muster.store import MemoryStore
 
 FLEET = Scope("default")
 
@@ -44,6 +46,6 @@ def test_one_view_scopes_mark_with_their_revision() -> None:
 
 
 def test_the_local_catalog_marks_with_its_index() -> None:
-    state = LocalState("n1", "dc1")
-    local = LocalCatalog(state, NodeIdentity("n1", "dc1", "127.0.0.1"))
+    state, node = LocalState("n1", "dc1"), NodeIdentity("n1", "dc1", "127.0.0.1")
+    local = LocalCatalog(state, node, ExternalNodes(state, MemoryStore(), node))
     assert local.index(FLEET) == local.marker(FLEET)

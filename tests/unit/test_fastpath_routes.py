@@ -13,7 +13,8 @@ from muster import config
 from muster.agent import Agent
 from muster.api.app import Dispatcher
 from muster.api.routes import GET, PUT, ROUTES, Fast, Route
-from muster.http.fastpath import ANSWERS, FastRoutes, fast_answers
+from muster.http.agentanswers import ANSWERS, fast_answers
+from muster.http.fastpath import FastRoutes
 
 FAST_ROUTES = [route for route in ROUTES if route.fast is not None]
 # One service whose ID and name are both "api", so any subtree route can take it as its path ID.

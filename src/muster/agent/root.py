@@ -31,7 +31,9 @@ from muster.agent.services import ServiceWrites, parts
 from muster.agent.state import LocalState
 from muster.bodycache import BodyCache
 from muster.catalog import Catalog
+from muster.catalog.external_entries import ExternalWrites
 from muster.catalog.local import LocalCatalog
+from muster.catalog.local_external import ExternalNodes
 from muster.catalog.servers import SERVER_PORT, LocalServers, Servers
 from muster.checks.runner import CheckRunner
 from muster.config import AgentConfig
@@ -64,18 +66,11 @@ class Agent:
         self.node = NodeIdentity(
             config.node_name, config.datacenter, config.bind_addr, dict(config.node_meta)
         )
-        self.local_catalog = LocalCatalog(self.state, self.node)  # this node as the catalog sees it
-        self.catalog: Catalog = self.local_catalog
-        self.fleet: EtcdCatalog | None = None  # the etcd catalog, when catalog.backend = etcd
-        self.catalog_sync: CatalogSync | None = None
-        if config.catalog.backend == "etcd":
-            # grpcio and etcd's stubs cost ~20 MiB of RSS: loaded only for the fleet catalog.
-            from muster.catalog.etcd import EtcdCatalog
-            from muster.catalog.sync import CatalogSync
-
-            self.fleet = EtcdCatalog(config.catalog, config.datacenter)
-            self.catalog = self.fleet
-            self.catalog_sync = CatalogSync(self.state, self.local_catalog, config.catalog, self.fleet)
+        if config.data_dir is None:
+            self.store = MemoryStore()
+        else:
+            self.store = self._open_store(config.data_dir)
+        self._build_catalog(config)
         self.scripts = ScriptPolicy(config.enable_script_checks, config.enable_local_script_checks)
         self.runner = CheckRunner(self.state, self, config.check_output_max_size, self.scripts.allowed)
         self.service_locks = ServiceLocks()
@@ -83,10 +78,6 @@ class Agent:
         self._config_check_keys: set[tuple[str, str]] = set()  # top-level config-file checks
         # Parts built outside the root (the DNS server) take their new config section from a reload.
         self.reload_listeners: list[Callable[[AgentConfig], None]] = []
-        if config.data_dir is None:
-            self.store = MemoryStore()
-        else:
-            self.store = self._open_store(config.data_dir)
         self._build_writes(config)
         self.servers = self._build_servers(config)
         # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
@@ -108,6 +99,26 @@ class Agent:
             requests_by_route=self.requests_by_route,
             started_at=self.started_at,
         )
+
+    def _build_catalog(self, config: AgentConfig) -> None:
+        """The local catalog (this node and the external nodes kept in the store) and, with
+        catalog.backend = etcd, the fleet catalog that answers reads and takes catalog writes instead."""
+        self.external_nodes = ExternalNodes(self.state, self.store, self.node)
+        self.local_catalog = LocalCatalog(self.state, self.node, self.external_nodes)
+        self.catalog: Catalog = self.local_catalog
+        self.external: ExternalWrites = self.external_nodes  # /v1/catalog/register and /deregister
+        self.fleet: EtcdCatalog | None = None  # the etcd catalog, when catalog.backend = etcd
+        self.catalog_sync: CatalogSync | None = None
+        if config.catalog.backend == "etcd":
+            # grpcio and etcd's stubs cost ~20 MiB of RSS: loaded only for the fleet catalog.
+            from muster.catalog.etcd import EtcdCatalog
+            from muster.catalog.external import EtcdExternalWrites
+            from muster.catalog.sync import CatalogSync
+
+            self.fleet = EtcdCatalog(config.catalog, config.datacenter)
+            self.catalog = self.fleet
+            self.external = EtcdExternalWrites(self.fleet)
+            self.catalog_sync = CatalogSync(self.state, self.local_catalog, config.catalog, self.fleet)
 
     def _build_writes(self, config: AgentConfig) -> None:
         """The check table, the check and service write services, and who listens to check changes."""
@@ -213,6 +224,7 @@ class Agent:
             self.check_table.put(definition)
             self._config_check_keys.add((definition.namespace, definition.check_id))
         purge += self.check_ops.restore_ttl_states(self.store.load("check_state"), self.quarantine)
+        self.external_nodes.restore(self.quarantine)
         purge += self.quarantine.ops
         if purge:
             self.store.write_now(purge)
@@ -360,11 +372,12 @@ def open_agent(config: AgentConfig, flags: dict[str, Any]) -> Agent:
         raise ConfigError(f"{exc.filename or config.data_dir}: {exc.strerror or exc}") from None
     state = instance.state
     log.info(
-        "node %s in datacenter %s: %d services, %d checks restored",
+        "node %s in datacenter %s: %d services, %d checks, %d external nodes restored",
         config.node_name,
         config.datacenter,
         len(state.services),
         len(state.checks),
+        len(instance.external_nodes.nodes),
     )
     return instance
 

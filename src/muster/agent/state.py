@@ -3,7 +3,7 @@ bytes of each service (encoded once per change; list responses are served from c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,12 +140,14 @@ class LocalState:
             return
         entry.create_index = previous.create_index if previous is not None else self.index
         entry.modify_index = self.index
-        if previous is not None and previous.service.name != service.name:
-            self._instance_left(namespace, previous.service.name)
-        if previous is None or previous.service.name != service.name:
-            named = (namespace, service.name)
+        named = (namespace, service.name)
+        if previous is not None and previous.service.name == service.name:
+            self.catalog_indexes.instance_written(named, self.index)
+        else:
+            if previous is not None:
+                self._instance_left(namespace, previous.service.name)
             self._instances_named[named] = self._instances_named.get(named, 0) + 1
-        self.catalog_indexes.instance_written((namespace, service.name), self.index)
+            self.catalog_indexes.instance_added(named, self.index)
         self.waiters.notify(service_changes(namespace, service.name))
 
     def remove_service(self, namespace: str, service_id: str) -> None:
@@ -164,7 +166,7 @@ class LocalState:
             self._instances_named[named] = remaining
         else:
             self._instances_named.pop(named, None)
-        self.catalog_indexes.instance_removed(named, self.index, last=not remaining)
+        self.catalog_indexes.instance_removed(named, self.index)
         self.waiters.notify(service_changes(namespace, name))
 
     def put_check(self, check: Check) -> None:
@@ -219,6 +221,14 @@ class LocalState:
         self._changed(check.definition.namespace, None)
         check.modify_index = self.index
         self._checks_moved(check, removed=False)
+
+    def catalog_change(self, apply: Callable[[int], Iterable[ServiceName]]) -> None:
+        """One change to catalog entries this state does not hold (external nodes, services and checks:
+        catalog/local_external.py): the index moves once, `apply(index)` moves the catalog indexes it
+        bears on and names the services it moved, and their blocking queries wake."""
+        self._changed("", None)  # no service of this state's: only the index and ALL_CHANGES
+        for named in set(apply(self.index)):
+            self.waiters.notify(service_changes(*named))
 
     def on_change(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import posixpath
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
 
 from muster.api import render
-from muster.api.call import Call, parse_query
+from muster.api.call import Call, Request, parse_query
 from muster.api.routes import ROUTES, Route, Router
 from muster.api.ui import UIAssets
 from muster.errors import MethodNotAllowed, MusterError
@@ -65,6 +66,8 @@ class Dispatcher:
         self.parts = parts
         self.router = Router(ROUTES)
         self.requests = 0
+        # Told of every answer a handler gave (the fast path keeps the reusable ones: http/answers.py).
+        self.answered: Callable[[Route, Call, web.StreamResponse], None] | None = None
         ui = parts.config.ui
         self.ui = UIAssets(ui, parts.acl.enabled) if ui.enabled else None
 
@@ -92,7 +95,7 @@ class Dispatcher:
             return None
         return self.router.match(path)
 
-    async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def __call__(self, request: Request) -> web.StreamResponse:
         self.requests += 1
         path = request.path
         location = self._redirect_target(path)
@@ -110,6 +113,7 @@ class Dispatcher:
         counts[route.path] = counts.get(route.path, 0) + 1
         method = request.method
         started = time.perf_counter()
+        call: Call | None = None
         try:
             if method == "OPTIONS":
                 response: web.StreamResponse = render.empty_ok()
@@ -130,4 +134,6 @@ class Dispatcher:
             self.parts.metrics.http.observe(route.path, method, time.perf_counter() - started)
         if self.parts.acl.default_policy != "allow" and not response.prepared:
             response.headers["X-Consul-Default-ACL-Policy"] = self.parts.acl.default_policy
+        if call is not None and call.reuse is not None and self.answered is not None:
+            self.answered(route, call, response)
         return response

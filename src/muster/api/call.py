@@ -4,11 +4,14 @@ request-level rules every endpoint shares (partition guard, namespace, token, bo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import streams
+from multidict import CIMultiDictProxy
+from yarl import URL
 
 from muster.acl.authorizer import Authorizer
 from muster.decode import Schema, decode_body
@@ -41,14 +44,39 @@ def parse_query(raw: str) -> dict[str, str]:
     return query
 
 
+class Request(Protocol):
+    """What handlers read of a request: aiohttp's, or the fast path's own for a GET it builds itself
+    (http/fastrequest.py)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def raw_path(self) -> str: ...
+    @property
+    def rel_url(self) -> URL: ...
+    @property
+    def headers(self) -> CIMultiDictProxy[str]: ...
+    @property
+    def raw_headers(self) -> tuple[tuple[bytes, bytes], ...]: ...
+    @property
+    def content_length(self) -> int | None: ...
+    @property
+    def content(self) -> streams.StreamReader: ...
+
+
 @dataclass
 class Call:
     parts: AgentParts
-    request: web.BaseRequest
+    request: Request
     path_id: str
     query: dict[str, str] = field(default_factory=dict)
     _authorizer: Authorizer | None = None
     partition_checked: bool = False  # guard_partition ran: endpoints that check early skip the repeat
+    # Set by a handler whose answer may be repeated from bytes (routes marked `reuse=True`): a test
+    # that holds while the answer is still the one the handler would give, and its X-Consul-Index.
+    reuse: tuple[Callable[[], bool], int] | None = None
 
     @property
     def pretty(self) -> bool:

@@ -1,10 +1,11 @@
-"""`PUT /v1/catalog/register` and `/v1/catalog/deregister`: external nodes, services and checks in the
-fleet catalog (catalog.backend = etcd). Answers `true`, as Consul's. Every mistake is a 400 naming
-the field; an agent's own node is refused (its agent owns it)."""
+"""`PUT /v1/catalog/register` and `/v1/catalog/deregister`: external nodes, services and checks, in the
+fleet catalog (catalog.backend = etcd) or the local one (kept in the embedded store). Answers `true`,
+as Consul's. Every mistake is a 400 naming the field; an agent's own node is refused (its agent owns
+it). Both catalogs apply catalog/external_entries.py's rules."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -12,12 +13,9 @@ from aiohttp import web
 from muster.api import render
 from muster.api.call import Call
 from muster.catalog import NodeRecord
-from muster.catalog.layout import NodeDoc
+from muster.catalog.external_entries import Registration, deregistered, registered
 from muster.decode import check_nesting
 from muster.errors import BadRequest, DecodeError
-
-if TYPE_CHECKING:
-    from muster.catalog.etcd import EtcdCatalog
 from muster.models import CHECK_STATUSES, CRITICAL, Check, CheckDefinition, Service
 
 
@@ -64,16 +62,6 @@ async def _body(call: Call) -> dict[str, Any]:
         raise BadRequest(f"Request decode failed: {exc}") from None
 
 
-def _fleet(call: Call) -> EtcdCatalog:
-    catalog = call.parts.fleet
-    if catalog is None:
-        raise BadRequest(
-            "Catalog writes need the fleet catalog (catalog.backend = etcd); this agent's catalog is its "
-            "own state: use /v1/agent/service/register"
-        )
-    return catalog
-
-
 def _service(fields: dict[str, Any], namespace: str) -> Service:
     name = _text(fields, "Service", "Service.")
     if not name:
@@ -100,7 +88,7 @@ def _service(fields: dict[str, Any], namespace: str) -> Service:
     )
 
 
-def _check(raw: Any, namespace: str, service: Service | None) -> Check:
+def _check(raw: Any, namespace: str) -> Check:
     fields = _fields(raw, "Check")
     check_id = _text(fields, "CheckID", "Check.") or _text(fields, "Name", "Check.")
     if not check_id:
@@ -108,25 +96,20 @@ def _check(raw: Any, namespace: str, service: Service | None) -> Check:
     status = _text(fields, "Status", "Check.") or CRITICAL
     if status not in CHECK_STATUSES:
         raise BadRequest(f"Invalid check status {status!r}: use passing, warning or critical")
-    service_id = _text(fields, "ServiceID", "Check.")
-    owner = service if service is not None and service.id == service_id else None
     return Check(
         definition=CheckDefinition(
             check_id=check_id,
             name=_text(fields, "Name", "Check.") or check_id,
             namespace=namespace,
-            service_id=service_id,
+            service_id=_text(fields, "ServiceID", "Check."),
             notes=_text(fields, "Notes", "Check."),
         ),
         status=status,
         output=_text(fields, "Output", "Check."),
-        service_name=owner.name if owner else "",
-        service_tags=owner.tags if owner else [],
     )
 
 
 async def catalog_register(call: Call) -> web.Response:
-    catalog = _fleet(call)
     body = await _body(call)
     namespace = call.namespace(_text(body, "Namespace", ""))
     node_name = _text(body, "Node", "")
@@ -143,8 +126,7 @@ async def catalog_register(call: Call) -> web.Response:
     listed = body.get("checks") or []
     if not isinstance(listed, list):
         raise BadRequest("Request decode failed: Checks must be a list")
-    raw_checks = ([body["check"]] if body.get("check") else []) + listed
-    checks = [_check(raw, namespace, service) for raw in raw_checks]
+    raw_checks = listed + ([body["check"]] if body.get("check") else [])  # Consul appends Check to Checks
     record = NodeRecord(
         _text(body, "ID", ""),
         node_name,
@@ -152,27 +134,26 @@ async def catalog_register(call: Call) -> web.Response:
         call.parts.config.datacenter,
         _strings(body, "NodeMeta", ""),
     )
-    from muster.catalog import external  # loaded with the fleet catalog (grpcio)
+    registration = Registration(
+        record, service, [_check(raw, namespace) for raw in raw_checks], bool(body.get("skipnodeupdate"))
+    )
 
     def require_service_write(name: str) -> None:
         authz.require("service", name, "write", namespace)
 
-    skip_node_update = bool(body.get("skipnodeupdate"))
-    await external.register(
-        catalog, NodeDoc(node=record), service, checks, skip_node_update, require_service_write
+    await call.parts.external.change(
+        node_name, lambda before: registered(before, registration, require_service_write)
     )
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)
 
 
 async def catalog_deregister(call: Call) -> web.Response:
-    catalog = _fleet(call)
     body = await _body(call)
     call.namespace(_text(body, "Namespace", ""))  # validated; service IDs are unique per node here
     node_name = _text(body, "Node", "")
     if not node_name:
         raise BadRequest("Must provide node")
     call.authorize().require("node", node_name, "write")
-    from muster.catalog import external  # loaded with the fleet catalog (grpcio)
-
-    await external.deregister(catalog, node_name, _text(body, "ServiceID", ""), _text(body, "CheckID", ""))
+    service_id, check_id = _text(body, "ServiceID", ""), _text(body, "CheckID", "")
+    await call.parts.external.change(node_name, lambda before: deregistered(before, service_id, check_id))
     return render.json_bytes(b"true", pretty=call.pretty, dev=False)

@@ -275,14 +275,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Service names with their tags", {"type": "object", "additionalProperties": STRINGS}, CATALOG
     ),
     ("/v1/catalog/register", "PUT"): Operation(
-        "Register an external node, service or check in the fleet catalog (etcd backend only: 400 else)",
+        "Register an external node, service or check in the catalog (the local one, or etcd's)",
         {"type": "boolean"},
         ("token", "ns"),
         CATALOG_REGISTRATION,
         WRITE_ERRORS,
     ),
     ("/v1/catalog/deregister", "PUT"): Operation(
-        "Deregister an external node, service or check from the fleet catalog",
+        "Deregister an external node, service or check from the catalog",
         {"type": "boolean"},
         ("token", "ns"),
         CATALOG_DEREGISTRATION,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from muster.bodycache import BodyCache
     from muster.catalog import Catalog
     from muster.catalog.etcd import EtcdCatalog
+    from muster.catalog.external_entries import ExternalWrites
     from muster.catalog.servers import Servers
     from muster.checks.runner import CheckRunner
     from muster.config import AgentConfig
@@ -30,7 +31,8 @@ class AgentParts(Protocol):
     runner: CheckRunner  # check execution statistics for /v1/agent/self
     acl: ACLManager
     catalog: Catalog  # the local or the etcd catalog, whichever answers catalog reads
-    fleet: EtcdCatalog | None  # the etcd catalog for catalog writes, when catalog.backend = etcd
+    fleet: EtcdCatalog | None  # the etcd catalog (the fleet's members), when catalog.backend = etcd
+    external: ExternalWrites  # /v1/catalog/register and /deregister: on etcd, or the local catalog's
     catalog_bodies: BodyCache  # encoded catalog and health answers (api/catalog.py)
     servers: Servers  # the catalog's servers: this agent (embedded store) or the etcd members
     status: StatusRegistry

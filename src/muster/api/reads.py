@@ -15,7 +15,7 @@ from muster.api.call import Call
 from muster.api.filtering import apply_filter
 from muster.blocking import effective_wait
 from muster.catalog import Catalog, Contact, Scope
-from muster.errors import BadRequest
+from muster.errors import BadRequest, MusterError
 from muster.golang import encode_json, parse_duration, quote
 
 T = TypeVar("T")
@@ -164,7 +164,10 @@ async def blocking(
         if key is not None:
             call.parts.catalog_bodies.put(key, marker, body)
     response = render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
-    set_read_headers(response, options, current, catalog.contact())
+    contact = catalog.contact()
+    if not (options.cached and cacheable and not hit):  # a MISS is not what a repeat would say
+        call.reuse = (_still_current(call, catalog, scope, (marker[0], marker[1], contact)), current)
+    set_read_headers(response, options, current, contact)
     if options.cached and cacheable:
         response.headers["X-Cache"] = "HIT" if hit else "MISS"
         if hit:
@@ -179,6 +182,26 @@ def set_read_headers(response: web.Response, options: ReadOptions, index: int, c
     headers["X-Consul-Index"] = str(index)
     headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
     headers["X-Consul-LastContact"] = str(contact.last_contact_ms)
+
+
+def _still_current(
+    call: Call, catalog: Catalog, scope: Scope, built: tuple[object, int, Contact]
+) -> Callable[[], bool]:
+    """Whether an answer built at `built` (catalog marker, check outputs, contact) is still the
+    handler's: the same config, the same catalog state, and the token resolving to the same authorizer
+    (a token deleted, expired or given new rules, or a new default token, resolves to another or to
+    none)."""
+    parts, state, config = call.parts, call.parts.state, call.parts.config
+    token, authorizer = call.token(), call.authorize()
+
+    def fresh() -> bool:
+        try:
+            current = (catalog.marker(scope), state.output_version, catalog.contact())
+            return current == built and parts.config is config and parts.acl.authorize(token) is authorizer
+        except MusterError:
+            return False
+
+    return fresh
 
 
 _NOT_IN_KEY = frozenset({"index", "wait", "stale", "consistent", "cached", "pretty", "max_stale", "leader"})

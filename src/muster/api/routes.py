@@ -45,6 +45,10 @@ class Route:
     methods: tuple[str, ...]
     handler: Handler
     fast: Fast | None = None
+    # Its GET answers may be repeated from bytes below aiohttp (http/answers.py) while the freshness
+    # test the handler sets (`call.reuse`) holds: an answer that is a function of the path, the query,
+    # the token and state the test watches.
+    reuse: bool = False
 
     @property
     def subtree(self) -> bool:
@@ -93,17 +97,17 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/acl/token/", GET_PUT_DELETE, acl.token_by_accessor),
     Route("/v1/acl/tokens", GET, acl.list_tokens),
     Route("/v1/catalog/datacenters", GET, catalog.catalog_datacenters),
-    Route("/v1/catalog/services", GET, catalog.catalog_services),
-    Route("/v1/catalog/nodes", GET, catalog.catalog_nodes),
-    Route("/v1/catalog/service/", GET, catalog.catalog_service),
-    Route("/v1/catalog/node/", GET, catalog.catalog_node),
-    Route("/v1/catalog/node-services/", GET, catalog.catalog_node_services),
+    Route("/v1/catalog/services", GET, catalog.catalog_services, reuse=True),
+    Route("/v1/catalog/nodes", GET, catalog.catalog_nodes, reuse=True),
+    Route("/v1/catalog/service/", GET, catalog.catalog_service, reuse=True),
+    Route("/v1/catalog/node/", GET, catalog.catalog_node, reuse=True),
+    Route("/v1/catalog/node-services/", GET, catalog.catalog_node_services, reuse=True),
     Route("/v1/catalog/register", PUT, catalog_write.catalog_register),
     Route("/v1/catalog/deregister", PUT, catalog_write.catalog_deregister),
-    Route("/v1/health/service/", GET, health.health_service),
-    Route("/v1/health/checks/", GET, health.health_checks),
-    Route("/v1/health/node/", GET, health.health_node),
-    Route("/v1/health/state/", GET, health.health_state),
+    Route("/v1/health/service/", GET, health.health_service, reuse=True),
+    Route("/v1/health/checks/", GET, health.health_checks, reuse=True),
+    Route("/v1/health/node/", GET, health.health_node, reuse=True),
+    Route("/v1/health/state/", GET, health.health_state, reuse=True),
     Route("/v1/internal/ui/services", GET, ui_services),  # the web UI's service summaries
     Route("/v1/status/leader", GET_HEAD, servers.status_leader),
     Route("/v1/status/peers", GET_HEAD, servers.status_peers),
@@ -113,7 +117,7 @@ ROUTES: tuple[Route, ...] = (
     # Puppet's status API (trapperkeeper-status); no token needed, HEAD for load balancers.
     Route("/status/v1/services", GET_HEAD, status.list_service_statuses),
     Route("/status/v1/services/", GET_HEAD, status.service_status),
-    Route("/status/v1/simple", GET_HEAD, status.simple_status),
+    Route("/status/v1/simple", GET_HEAD, status.simple_status, reuse=True),
     Route("/status/v1/simple/", GET_HEAD, status.simple_service_status),
 )
 

@@ -107,7 +107,10 @@ async def _one_service(call: Call) -> Outcome:
 async def _simple(call: Call) -> Outcome:
     registry = call.parts.status
     timeout = parse_timeout(call.query)
-    state, all_running = registry.rollup(await registry.call_latest(Level.CRITICAL, timeout))
+    results = await registry.call_latest(Level.CRITICAL, timeout)
+    state, all_running = registry.rollup(results)
+    parts, config = call.parts, call.parts.config
+    call.reuse = (lambda: registry.still_latest(results) and parts.config is config, 0)
     return (200 if all_running else 503), state.encode()
 
 

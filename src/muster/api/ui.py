@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from muster.api import render
-from muster.api.call import Call
+from muster.api.call import Call, Request
 from muster.api.filtering import apply_filter
 from muster.api.reads import blocking
 from muster.catalog import Catalog, Instance
@@ -92,7 +92,7 @@ class UIAssets:
     def owns(self, path: str) -> bool:
         return path.startswith(self.prefix) or path + "/" == self.prefix
 
-    def serve(self, request: web.BaseRequest) -> web.StreamResponse:
+    def serve(self, request: Request) -> web.StreamResponse:
         if request.method not in READ_METHODS:
             return _text("Method Not Allowed\n", 405, {"Allow": ", ".join(READ_METHODS)})
         relative = request.path[len(self.prefix) :]

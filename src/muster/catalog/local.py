@@ -1,5 +1,6 @@
 """The single-node catalog: this agent's node, its services and checks, the `consul` service and the
-`serfHealth` node check that clients expect, and index-based blocking on the local change index."""
+`serfHealth` node check that clients expect, the external nodes registered through /v1/catalog/register
+(local_external.py), and index-based blocking on the local change index."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from muster.models import DEFAULT_NAMESPACE, PASSING, Check, CheckDefinition, Se
 if TYPE_CHECKING:
     from muster.agent.identity import NodeIdentity
     from muster.agent.state import LocalState
+    from muster.catalog.local_external import ExternalNodes
 
 SERF_CHECK_ID = "serfHealth"
 CONSUL_SERVICE_META = {
@@ -28,9 +30,10 @@ CONSUL_SERVICE_META = {
 
 
 class LocalCatalog:
-    def __init__(self, state: LocalState, node: NodeIdentity) -> None:
+    def __init__(self, state: LocalState, node: NodeIdentity, external: ExternalNodes) -> None:
         self.state = state
         self.identity = node
+        self.external = external
         self.consul_service = Service(id="consul", name="consul", port=8300, meta=dict(CONSUL_SERVICE_META))
         self.serf_check = Check(
             definition=CheckDefinition(check_id=SERF_CHECK_ID, name="Serf Health Status"),
@@ -83,11 +86,11 @@ class LocalCatalog:
         return NodeRecord(node.id, node.name, node.address, node.datacenter, meta, 1, 1)
 
     def nodes(self, namespace: str) -> list[NodeRecord]:
-        return [self.this_node()]
+        return sorted([self.this_node(), *self.external.records()], key=lambda n: n.name)
 
     def node(self, name: str) -> NodeRecord | None:
         node = self.this_node()
-        return node if node.name == name else None
+        return node if node.name == name else self.external.record(name)
 
     def _services(self, namespace: str) -> list[Service]:
         services = [entry.service for entry in self.state.services_in(namespace)]
@@ -112,24 +115,32 @@ class LocalCatalog:
         tags: dict[str, set[str]] = {}
         for service in self._services(namespace):
             tags.setdefault(service.name, set()).update(service.tags)
+        for instance in self.external.instances(namespace):
+            tags.setdefault(instance.service.name, set()).update(instance.service.tags)
         return {name: sorted(tags[name]) for name in sorted(tags)}
 
     def instances(self, namespace: str, name: str | None = None, node: str | None = None) -> list[Instance]:
+        """This node's instances (the `consul` service first), then the external ones; one service's
+        by node name, as Consul's catalog orders them."""
+        external = self.external.instances(namespace, name, node)
         this = self.this_node()
         if node is not None and node != this.name:
-            return []
+            return external
         node_checks = self._node_checks(namespace)
         out = []
         for service, created, modified in self._entries(namespace, name):
             own = self.state.checks_of(namespace, service.id) if service is not self.consul_service else []
             checks = node_checks + sorted(own, key=lambda c: c.definition.check_id)
             out.append(Instance(this, service, checks, created, modified))
-        return out
+        if external and name is not None:
+            return sorted(out + external, key=lambda i: i.node.name)  # stable: IDs stay in order on a node
+        return out + external
 
     def checks(self, namespace: str, service: str | None = None) -> list[tuple[NodeRecord, Check]]:
         this = self.this_node()
         own = sorted(self.state.checks_in(namespace), key=lambda c: c.definition.check_id)
+        external = self.external.checks(namespace, service)
         if service is not None:
-            return [(this, check) for check in own if check.service_name == service]
+            return [(this, check) for check in own if check.service_name == service] + external
         extra = [self.serf_check] if namespace == DEFAULT_NAMESPACE else []
-        return [(this, check) for check in extra + own]
+        return [(this, check) for check in extra + own] + external

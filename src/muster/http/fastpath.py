@@ -1,40 +1,50 @@
-"""A fast path below aiohttp for the hottest GETs of load balancers and sidecars, the routes marked
-`fast=` in api/routes.py (`/v1/agent/services`, `/v1/agent/service/:id`,
-`/v1/agent/health/service/name/:name?format=text`), answered from the agent's cached bytes by a plain
-asyncio Protocol (aiohttp's per-request cost caps those at ~0.35 of nginx; this path serves them well
-above it). Anything else, or anything unusual about a request (a body, a token, a namespace, a header
-it does not know, a head split across reads, HTTP/1.0, another query), hands the connection to aiohttp
-with the bytes read so far, for good; the answers are the same bytes aiohttp's handlers send. Only the
-plain-HTTP listener, and only while ACLs are off."""
+"""A fast path below aiohttp for the GETs that are polled, answered by a plain asyncio Protocol
+(aiohttp's per-request cost caps those at ~0.35 of nginx; this path serves them well above it):
+
+- the routes marked `fast=` in api/routes.py (`/v1/agent/services`, `/v1/agent/service/:id`,
+  `/v1/agent/health/service/name/:name?format=text`), from the agent's own bytes, while ACLs are off;
+- the routes marked `reuse=True` (the catalog and health reads, `/status/v1/simple`), from the bytes
+  their handler sent for the same path, query and token while its freshness test holds
+  (http/answers.py), in every mode: ACLs on, -dev, HTTPS.
+
+Anything else, or anything unusual about a request (a body, a namespace header, a header it does not
+know, a head split across reads, HTTP/1.0, another query), hands the connection to aiohttp with the
+bytes read so far, for good; the answers are the same bytes aiohttp's handlers send."""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from aiohttp import web
 from aiohttp.http import SERVER_SOFTWARE
 
-from muster.api.agent_health import STATUS_CODES, instance_status, worst_status
-from muster.api.render import ROUTE_HEADERS
+from muster.api import render
 from muster.api.routes import ROUTES, Route
+from muster.http.agentanswers import fast_answers
+from muster.http.answers import KEYED_HEADERS, Kept, KeptAnswers, kept_head, query_key
+from muster.http.fastrequest import FastRequest
 from muster.http.headdeadline import HEAD_TIMEOUT_SECONDS, KEEPALIVE_SECONDS
-from muster.models import DEFAULT_NAMESPACE
 
 if TYPE_CHECKING:
     from muster.acl.manager import ACLManager
     from muster.agent.state import LocalState
     from muster.api.app import Dispatcher
+    from muster.api.call import Call
 
 # aiohttp internals this module leans on (tested with aiohttp 3.14.5; tests/unit/test_aiohttp_pins.py
 # fails naming the one that changed): web.Server() builds a RequestHandler that takes a transport
 # mid-stream (connection_made, then data_received with the bytes read here); SERVER_SOFTWARE and
 # aiohttp's header layout are the bytes its responses carry (tests/e2e/test_fastpath.py compares them);
 # its parser refuses the header values _BAD_VALUE matches and nothing else this path accepts.
+log = logging.getLogger("muster.http")
 WRITE_BUFFER_LIMIT = 1 << 20  # a client not reading its answers goes to aiohttp's flow control
+PIPELINE_LIMIT = 1 << 16  # bytes read ahead while a request is being built
 # Headers that cannot change these answers; any other header sends the request to aiohttp.
 BENIGN_HEADERS = frozenset(
     {
@@ -43,14 +53,13 @@ BENIGN_HEADERS = frozenset(
         b"x-request-id", b"connection",
     }
 )  # fmt: skip
-_ID = re.compile(r"[A-Za-z0-9_:-][A-Za-z0-9_.:-]*")
 # A raw path aiohttp decodes to itself (no %, no ;, no #): only those are matched here.
 _PLAIN_PATH = re.compile(rb"/[A-Za-z0-9_.:/-]*")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # aiohttp's parser refuses these: let it
 _REASONS = {200: b"OK", 429: b"Too Many Requests", 503: b"Service Unavailable"}
-_COMMON = "".join(f"{k}: {v}\r\n" for k, v in ROUTE_HEADERS.items()).encode()
-_JSON = b"Content-Type: application/json\r\n" + _COMMON
-_MATCH_CACHE_SIZE = 4096  # raw targets remembered with their route; cleared when full
+_MATCH_CACHE_SIZE = 4096  # raw paths remembered with their route; cleared when full
+# A request's headers: names in lower case, values trimmed.
+Headers = list[tuple[bytes, bytes]]
 
 
 class FastRoutes:
@@ -63,7 +72,8 @@ class FastRoutes:
         self.dev = dev  # -dev indents every answer: the handlers', not these bytes
         self.dispatcher = dispatcher
         self.answers = fast_answers(ROUTES)
-        self._matches: dict[bytes, tuple[Route, str, FastAnswer] | None] = {}
+        self.kept = KeptAnswers()
+        self._matches: dict[bytes, tuple[Route, str] | None] = {}
         self._date_second = 0
         self._date = b""
 
@@ -85,111 +95,126 @@ class FastRoutes:
             )
         )
 
-    def answer(self, head: bytes) -> tuple[str, bytes] | None:
-        """(route path, the whole response) for a request head this path answers, else None."""
-        acl = self.acl
-        if acl.enabled or acl.default_policy != "allow" or self.dev or not _plain_get(head):
+    def answer(self, head: bytes) -> tuple[str, bytes] | FastRequest | None:
+        """(route path, the whole response) for a request head answered from bytes; a FastRequest for
+        a reusable read to build here (no kept answer, or a stale one); None: aiohttp's."""
+        headers = _get_headers(head)
+        if headers is None:
             return None
         target = head[4 : head.index(b" ", 4)]
+        raw_path, _, raw_query = target.partition(b"?")
         try:
-            matched = self._matches[target]
+            matched = self._matches[raw_path]
         except KeyError:
-            matched = self._match(target)
+            matched = self._match(raw_path)
         if matched is None:
             return None
-        route, path_id, answer = matched
-        response = answer(self, path_id)
-        return None if response is None else (route.path, response)
+        route, path_id = matched
+        fast = route.fast
+        if fast is not None and raw_query == fast.query.encode() and self._plain(headers):
+            response = self.answers[fast.answer](self, path_id)
+            if response is not None:
+                return route.path, response
+        if route.reuse and keyed_values(headers) is not None:
+            response = self._kept_answer(raw_path, raw_query, headers)
+            if response is not None:
+                return route.path, response
+            return FastRequest(target, headers)
+        return None
 
-    def _match(self, target: bytes) -> tuple[Route, str, FastAnswer] | None:
-        """The fast route a raw request target reaches; remembered, as routes and the UI prefix are fixed."""
-        raw_path = target.partition(b"?")[0]
+    def written(self, response: web.StreamResponse) -> bytes | None:
+        """The bytes of a response the dispatcher built for a FastRequest, as aiohttp writes them."""
+        head = kept_head(response) if isinstance(response, web.Response) else None
+        if head is None:
+            return None
+        body = cast(bytes, cast(web.Response, response).body)
+        return b"".join((head, b"Content-Length: %d\r\n" % len(body), self._tail(), body))
+
+    def _plain(self, headers: Headers) -> bool:
+        """The agent routes' own answers: only with ACLs off, no -dev, and benign headers alone."""
+        acl = self.acl
+        if acl.enabled or acl.default_policy != "allow" or self.dev:
+            return False
+        return all(name in BENIGN_HEADERS for name, _ in headers)
+
+    def _kept_answer(self, raw_path: bytes, raw_query: bytes, headers: Headers) -> bytes | None:
+        keyed = keyed_values(headers)
+        if keyed is None:
+            return None
+        query, index = query_key(raw_query)
+        kept = self.kept.get((raw_path, query, keyed))
+        if kept is None or (index is not None and (index < 0 or 0 < kept.index <= index)):
+            return None  # a blocking request at or past the answer's index waits in the handler
+        self.kept.hits += 1
+        return b"".join((kept.head, b"Content-Length: %d\r\n" % len(kept.body), self._tail(), kept.body))
+
+    def keep(self, route: Route, call: Call, response: web.StreamResponse) -> None:
+        """The dispatcher's `answered` hook: keep a reusable GET answer for repeats."""
+        request = call.request
+        if not route.reuse or call.reuse is None or request.method != "GET":
+            return
+        raw_path, _, raw_query = request.raw_path.encode().partition(b"?")
+        keyed = keyed_values([(name.lower(), value) for name, value in request.raw_headers])
+        if keyed is None or not isinstance(response, web.Response) or not _PLAIN_PATH.fullmatch(raw_path):
+            return
+        head = kept_head(response)
+        if head is None:
+            return
+        fresh, index = call.reuse
+        body = cast(bytes, response.body)
+        self.kept.put((raw_path, query_key(raw_query)[0], keyed), Kept(fresh, index, head, body))
+
+    def _match(self, raw_path: bytes) -> tuple[Route, str] | None:
+        """The route a raw path reaches when it may be answered here; remembered, as routes and the
+        UI prefix are fixed."""
         matched = None
         direct = self.dispatcher.direct_route(raw_path.decode()) if _PLAIN_PATH.fullmatch(raw_path) else None
-        fast = None if direct is None else direct[0].fast
-        if direct is not None and fast is not None:
-            query = b"?" + fast.query.encode() if fast.query else b""
-            if target[len(raw_path) :] == query:
-                matched = (direct[0], direct[1], self.answers[fast.answer])
+        if direct is not None and (direct[0].fast is not None or direct[0].reuse):
+            matched = direct
         if len(self._matches) >= _MATCH_CACHE_SIZE:
             self._matches.clear()
-        self._matches[target] = matched
+        self._matches[raw_path] = matched
         return matched
 
 
-FastAnswer = Callable[[FastRoutes, str], "bytes | None"]
-
-
-def agent_services(routes: FastRoutes, path_id: str) -> bytes | None:
-    """GET /v1/agent/services, as agent_services.list_services answers it."""
-    return routes.response(200, _JSON, routes.state.list_body(DEFAULT_NAMESPACE))
-
-
-def agent_service(routes: FastRoutes, service_id: str) -> bytes | None:
-    """GET /v1/agent/service/:id, as agent_services.get_service answers a service that exists."""
-    if not _ID.fullmatch(service_id):
-        return None
-    entry = routes.state.service(DEFAULT_NAMESPACE, service_id)
-    if entry is None:
-        return None  # the 404 and its text are the handler's
-    headers = _JSON + b"X-Consul-ContentHash: " + entry.content_hash.encode() + b"\r\n"
-    return routes.response(200, headers, entry.hashed_body)
-
-
-def agent_health_text(routes: FastRoutes, name: str) -> bytes | None:
-    """GET /v1/agent/health/service/name/:name?format=text, as agent_health.health_by_name answers it."""
-    if not _ID.fullmatch(name):
-        return None
-    state = routes.state
-    entries = state.services_named(DEFAULT_NAMESPACE, name)
-    if not entries:
-        return None
-    worst = worst_status(instance_status(state, entry) for entry in entries)
-    word = worst.encode()
-    headers = _COMMON + b"Content-Type: text/plain\r\nX-Consul-Reason: " + word + b"\r\n"
-    return routes.response(STATUS_CODES[worst], headers, word)
-
-
-ANSWERS: dict[str, FastAnswer] = {
-    "agent_services": agent_services,
-    "agent_service": agent_service,
-    "agent_health_text": agent_health_text,
-}
-
-
-def fast_answers(routes: tuple[Route, ...]) -> dict[str, FastAnswer]:
-    """The answer of each `fast=` route; a name without an answer, an answer no route names, or a
-    fast route without GET is a programming error, raised when the agent starts."""
-    named = {route.fast.answer: route for route in routes if route.fast is not None}
-    unknown = sorted(set(named) - set(ANSWERS))
-    unused = sorted(set(ANSWERS) - set(named))
-    no_get = sorted(name for name, route in named.items() if "GET" not in route.methods)
-    if unknown or unused or no_get:
-        raise RuntimeError(
-            f"fast routes out of step: unknown {unknown}, unused {unused}, without GET {no_get}"
-        )
-    return {name: ANSWERS[name] for name in named}
-
-
-def _plain_get(head: bytes) -> bool:
-    """GET, HTTP/1.1, and only headers that cannot change the answer (no body, no token)."""
+def _get_headers(head: bytes) -> Headers | None:
+    """A GET's headers (lower-cased names, trimmed values) when it is HTTP/1.1 with exactly one Host,
+    keep-alive, and headers this path may see (benign or keyed); else None: aiohttp answers it."""
     if not head.startswith(b"GET /"):
-        return False
+        return None
     first, _, rest = head.partition(b"\r\n")
     if not first.endswith(b" HTTP/1.1") or first.count(b" ") != 2:
-        return False
+        return None
+    headers = []
     hosts = 0  # aiohttp answers a request without exactly one Host with 400: so must this path
     for line in rest.split(b"\r\n") if rest else ():
         name, colon, value = line.partition(b":")
         if not colon or name != name.strip() or not name or _BAD_VALUE.search(value):
-            return False
+            return None
         lowered = name.lower()
-        if lowered not in BENIGN_HEADERS:
-            return False
-        if lowered == b"connection" and value.strip().lower() != b"keep-alive":
-            return False
+        if lowered not in BENIGN_HEADERS and lowered not in KEYED_HEADERS:
+            return None
+        value = value.strip()
+        if lowered == b"connection" and value.lower() != b"keep-alive":
+            return None
         hosts += lowered == b"host"
-    return hosts == 1
+        headers.append((lowered, value))
+    return headers if hosts == 1 else None
+
+
+def keyed_values(headers: Headers) -> tuple[bytes, ...] | None:
+    """The values of the keyed headers (b"" when absent), or None when a header outside the benign
+    and keyed ones is present or a keyed one is repeated: such a request is neither answered from
+    kept bytes nor its answer kept."""
+    values: dict[bytes, bytes] = {}
+    for name, value in headers:
+        if name in KEYED_HEADERS:
+            if name in values:
+                return None
+            values[name] = value
+        elif name not in BENIGN_HEADERS:
+            return None
+    return tuple(values.get(name, b"") for name in KEYED_HEADERS)
 
 
 class FastPathProtocol(asyncio.Protocol):
@@ -205,6 +230,7 @@ class FastPathProtocol(asyncio.Protocol):
         self.buffer = b""
         self.timer: asyncio.TimerHandle | None = None
         self.paused = False  # the transport's write buffer is over its high-water mark
+        self.building: asyncio.Task[None] | None = None  # a reusable read the dispatcher is building
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -221,6 +247,8 @@ class FastPathProtocol(asyncio.Protocol):
         self._disarm()
         self.live.discard(self)
         self.transport = None
+        if self.building is not None:
+            self.building.cancel()  # the client went away: stop its handler, as aiohttp does
 
     def close(self) -> None:
         if self.transport is not None:
@@ -230,10 +258,17 @@ class FastPathProtocol(asyncio.Protocol):
         return False  # the client is done: close
 
     def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.building is None:
+            self._serve()
+        elif len(self.buffer) > PIPELINE_LIMIT and self.transport is not None:
+            self.transport.pause_reading()  # a client pipelining behind a blocked read waits its turn
+
+    def _serve(self) -> None:
+        """Answer the complete requests in the buffer, in order, until one must be built or handed off."""
         transport = self.transport
         if transport is None:
             return
-        self.buffer += data
         routes = self.routes
         while True:
             end = self.buffer.find(b"\r\n\r\n")
@@ -249,9 +284,34 @@ class FastPathProtocol(asyncio.Protocol):
                 self._hand_off()
                 return
             self.buffer = self.buffer[end + 4 :]
+            if isinstance(answer, FastRequest):
+                self._disarm()
+                self.building = asyncio.get_running_loop().create_task(self._build(answer))
+                return
             route, response = answer
             transport.write(response)
             routes.dispatcher.count(route, "GET", time.perf_counter() - started)
+
+    async def _build(self, request: FastRequest) -> None:
+        """Run the dispatcher for a reusable read (it keeps the answer, times and counts it), write the
+        answer, then go on with any request pipelined behind it."""
+        try:
+            response = await self.routes.dispatcher(request)
+        except Exception:  # the dispatcher answers handler failures itself: this is its own bug
+            log.exception("GET %s failed on the fast path", request.path)
+            response = render.internal_error()
+        self.building = None
+        transport = self.transport
+        if transport is None:
+            return
+        data = self.routes.written(response)
+        if data is None:  # not a response this path can write: never for the reusable routes
+            log.error("GET %s: the fast path cannot write its answer; closing", request.path)
+            transport.close()
+            return
+        transport.write(data)
+        transport.resume_reading()
+        self._serve()
 
     def _hand_off(self) -> None:
         self._disarm()

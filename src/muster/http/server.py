@@ -84,17 +84,25 @@ def plan_listeners(config: AgentConfig) -> list[Listener]:
 
 
 class FastPathSite(web.TCPSite):
-    """The plain-HTTP listener: connections start on the fast path (fastpath.py) and move to aiohttp's
-    handler at the first request the fast path does not answer. On stop, fast-path connections close
-    with the listener; aiohttp closes the rest as usual.
+    """An HTTP or HTTPS listener: connections start on the fast path (fastpath.py) and move to aiohttp's
+    handler at the first request the fast path does not answer (with TLS, the fast path sees the
+    decrypted bytes, after the handshake and any client-certificate check). On stop, fast-path
+    connections close with the listener; aiohttp closes the rest as usual.
 
     aiohttp internals (tested with 3.14.5, pinned by tests/unit/test_aiohttp_pins.py): TCPSite.start is
     replaced by BaseSite.start (registers the site) and our own create_server, setting BaseSite's
     `_server` (read by stop() and runner.addresses) and TCPSite's `_bound_port`; it reads `_runner`,
-    `_host`, `_port` and `_backlog`."""
+    `_host`, `_port`, `_ssl_context` and `_backlog`."""
 
-    def __init__(self, runner: web.ServerRunner, host: str, port: int, routes: FastRoutes) -> None:
-        super().__init__(runner, host, port, reuse_address=True)
+    def __init__(
+        self,
+        runner: web.ServerRunner,
+        host: str,
+        port: int,
+        routes: FastRoutes,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(runner, host, port, ssl_context=ssl_context, reuse_address=True)
         self.routes = routes
         self.connections: set[FastPathProtocol] = set()
 
@@ -107,7 +115,12 @@ class FastPathSite(web.TCPSite):
         await web.BaseSite.start(self)
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self._protocol, self._host, self._port, backlog=self._backlog, reuse_address=True
+            self._protocol,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=True,
         )
         self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port
 
@@ -120,13 +133,7 @@ class FastPathSite(web.TCPSite):
 async def _start(runner: web.ServerRunner, listener: Listener, routes: FastRoutes) -> str:
     """Start one listener; return its startup line with the port it got."""
     before = len(runner.addresses)
-    site: web.TCPSite
-    if listener.ssl_context is None:
-        site = FastPathSite(runner, listener.host, listener.port, routes)
-    else:
-        site = web.TCPSite(
-            runner, listener.host, listener.port, ssl_context=listener.ssl_context, reuse_address=True
-        )
+    site = FastPathSite(runner, listener.host, listener.port, routes, listener.ssl_context)
     try:
         await site.start()
     except OSError as exc:
@@ -147,6 +154,8 @@ async def serve(agent: ServedAgent) -> None:
         dispatcher, handler_cancellation=True, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS
     )
     routes = FastRoutes(agent.state, agent.acl, agent.config.dev, dispatcher)
+    dispatcher.answered = routes.keep
+    agent.metrics.attach_kept(routes.kept)
     runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
     await runner.setup()
     dns_server = None

@@ -245,6 +245,17 @@ class StatusRegistry:
         results = cast("list[CallbackResult]", started)
         return list(zip(registrations, results, strict=True))
 
+    def still_latest(self, results: list[tuple[Registration, CallbackResult]]) -> bool:
+        """Whether `results` is still the default critical-level rollup call_latest would return."""
+        cached = self._critical
+        return (
+            cached is not None
+            and cached[2] is results
+            and cached[0] > time.monotonic()
+            and not self.draining
+            and cached[1] == self.change_marker()
+        )
+
     def counts(self, registration: Registration) -> bool:
         """Whether a service's state counts in the rollup."""
         if registration.name in self.exclude_from_rollup:

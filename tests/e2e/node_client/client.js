@@ -43,6 +43,12 @@ async function main() {
   await c.agent.check.pass("mem");
   obs.health_passing = ids(await c.health.service({ service: "web", passing: true }));
   obs.health_checks = checkIds(await c.health.checks("web"));
+  obs.catalog_services = await c.catalog.service.list();
+  obs.catalog_service_tagged = (await c.catalog.service.nodes({ service: "web", tag: "V1", near: "_agent" })).map(
+    (n) => n.ServiceID,
+  );
+  obs.health_tagged_passing = ids(await c.health.service({ service: "web", tag: "v1", passing: true, near: "_agent" }));
+  obs.health_state_passing = checkIds(await c.health.state("passing"));
 
   obs.service_maintenance_on = await ok(
     c.agent.service.maintenance({ id: "web-1", enable: true, reason: "deploy" }),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.agentproc import AgentProcess
+from tests.etcdcluster import EtcdCluster
 
 
 @pytest.fixture
@@ -43,3 +44,11 @@ def deny_acl_agent(tmp_path: Path) -> Iterator[AgentProcess]:
     proc = AgentProcess("-config-file", str(config)).start()
     yield proc
     proc.close()
+
+
+@pytest.fixture(scope="module")
+def etcd_cluster() -> Iterator[EtcdCluster]:
+    """A real three-member etcd cluster shared by one module's tests, which leave every member running."""
+    etcd = EtcdCluster(3).start()
+    yield etcd
+    etcd.close()

@@ -1,9 +1,10 @@
 """Go standard-library behaviours Consul's wire format depends on: `time.ParseDuration` and
-`Duration.String`, `strconv.ParseBool`, Go strings (`to_bytes`, `strconv.Quote` as `%q` prints,
-`strconv.Unquote`), and `encoding/json` escaping."""
+`Duration.String`, `time.Time`'s JSON, `strconv.ParseBool`, Go strings (`to_bytes`, `strconv.Quote` as
+`%q` prints, `strconv.Unquote`), and `encoding/json` escaping."""
 
 from __future__ import annotations
 
+import datetime
 import functools
 import re
 from types import MappingProxyType
@@ -113,6 +114,14 @@ def format_duration(nanos: int) -> str:
     if hours:
         text = f"{hours}h{text}"
     return sign + text
+
+
+def format_time(nanos: int) -> str:
+    """Go's time.Time JSON (RFC 3339 with trailing zeros of the fraction dropped), in UTC."""
+    seconds, fraction = divmod(nanos, _SECOND)
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{stamp}.{digits}Z" if digits else f"{stamp}Z"
 
 
 def format_optional_duration(nanos: int) -> str:

@@ -1,5 +1,5 @@
 """The OpenAPI document at /v1/openapi.json stays true to the route table: every route and method has
-an entry, and nothing else does (a new route fails here until OPERATIONS in api/openapi.py has a line)."""
+an entry, and nothing else does (a new route fails here until OPERATIONS in api/operations.py has a line)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_every_route_and_method_has_an_operation() -> None:
         for method in route.methods
         if (route.path, "GET" if method == "HEAD" else method) not in OPERATIONS
     ]
-    assert [] == missing, "add an Operation to OPERATIONS in src/muster/api/openapi.py for each"
+    assert [] == missing, "add an Operation to OPERATIONS in src/muster/api/operations.py for each"
 
 
 def test_document_paths_and_methods_are_the_route_table() -> None:

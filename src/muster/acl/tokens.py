@@ -11,7 +11,7 @@ from typing import Any
 
 from muster.acl.authorizer import ANONYMOUS_ACCESSOR, DEFAULT_NAMESPACE
 from muster.acl.policies import content_hash
-from muster.golang import is_decimal, quote
+from muster.golang import format_time, is_decimal, quote
 
 ANONYMOUS_SECRET = "anonymous"  # noqa: S105 - Consul's well-known SecretID of the anonymous token
 ANONYMOUS_DESCRIPTION = "Anonymous Token"
@@ -60,14 +60,6 @@ def token_hash(token: Token) -> str:
     for node in token.node_identities:
         parts += [node.node_name, node.datacenter]
     return content_hash(parts)
-
-
-def format_time(nanos: int) -> str:
-    """Go's time.Time JSON (RFC 3339 with trailing zeros of the fraction dropped), in UTC."""
-    seconds, fraction = divmod(nanos, _NANOS)
-    stamp = datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    digits = f"{fraction:09d}".rstrip("0")
-    return f"{stamp}.{digits}Z" if digits else f"{stamp}Z"
 
 
 def parse_time(text: str) -> int:

@@ -29,12 +29,11 @@ from muster.acl.tokens import (
     NodeIdentity,
     ServiceIdentity,
     Token,
-    format_time,
     parse_time,
     token_hash,
 )
 from muster.errors import BadRequest
-from muster.golang import format_duration, quote
+from muster.golang import format_duration, format_time, quote
 from muster.store import Op
 
 MIN_EXPIRATION_TTL = 60 * 1_000_000_000  # Consul's acl_token_min_expiration_ttl default (1m)

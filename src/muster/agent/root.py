@@ -34,6 +34,7 @@ from muster.catalog import Catalog
 from muster.catalog.external_entries import ExternalWrites
 from muster.catalog.local import LocalCatalog
 from muster.catalog.local_external import ExternalNodes
+from muster.catalog.servers import SERVER_PORT, LocalServers, Servers
 from muster.checks.runner import CheckRunner
 from muster.config import AgentConfig
 from muster.errors import ConfigError
@@ -78,6 +79,7 @@ class Agent:
         # Parts built outside the root (the DNS server) take their new config section from a reload.
         self.reload_listeners: list[Callable[[AgentConfig], None]] = []
         self._build_writes(config)
+        self.servers = self._build_servers(config)
         # Counted by the HTTP dispatcher per route path; read by the `http-api` status at debug.
         self.requests_by_route: dict[str, int] = {}
         self.catalog_bodies = BodyCache()  # encoded catalog and health answers, see api/catalog.py
@@ -143,6 +145,19 @@ class Agent:
             self.scripts,
             self.check_ops.reset_reap_clock,
         )
+
+    def _build_servers(self, config: AgentConfig) -> Servers:
+        """The catalog's servers: this agent with the embedded store, the etcd members on etcd."""
+        if self.fleet is not None:
+            from muster.catalog.etcd_servers import EtcdServers
+
+            fleet = self.fleet
+            return EtcdServers(lambda: fleet.client, len(config.catalog.etcd.endpoints))
+        return LocalServers(self.node, self._server_address, self.store, self.state, self.started_at)
+
+    def _server_address(self) -> str:
+        """This agent's address as a server: the bind address a reload may change, read at each answer."""
+        return f"{self.config.bind_addr}:{SERVER_PORT}"
 
     def _build_status(self, config: AgentConfig) -> None:
         """The status registry and its built-in subsystems (catalog-sync with the fleet catalog)."""

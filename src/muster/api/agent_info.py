@@ -1,5 +1,5 @@
-"""The agent's own information: `/v1/agent/self`, `/members`, `/version`, `/reload`, and the
-`/v1/status/leader` and `/peers` endpoints clients poll at start (§2.14)."""
+"""The agent's own information: `/v1/agent/self`, `/members`, `/version` and `/reload` (§2.14). A server
+(the embedded store) reports itself as Consul's servers do; on etcd, as a client of the etcd servers."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from aiohttp import web
 from muster import CONSUL_API_VERSION, __version__
 from muster.api import render
 from muster.api.call import Call
+from muster.api.coordinate import FRESH_COORDINATE
 from muster.api.parts import AgentParts
 from muster.catalog import Scope
+from muster.catalog.servers import SERVER_PORT
 from muster.errors import BadRequest, ConfigError
-from muster.golang import encode_json
 from muster.models import DEFAULT_NAMESPACE
 
-SERVER_PORT = 8300
 SERF_LAN_PORT = 8301
 BUILD_DATE = "2026-11-22T00:00:00Z"
 
@@ -45,6 +45,10 @@ def member(parts: AgentParts) -> dict[str, Any]:
         "vsn_min": "2",
         "wan_join_port": "8302",
     }
+    if not parts.servers.is_server:  # a client's tags, as Consul's: no raft or server ports
+        for key in ("port", "raft_vsn", "wan_join_port"):
+            del tags[key]
+        tags["role"] = "node"
     return {
         "Name": config.node_name,
         "Addr": config.bind_addr,
@@ -71,7 +75,7 @@ def self_document(parts: AgentParts) -> dict[str, Any]:
             "NodeName": config.node_name,
             "NodeID": parts.node_id,
             "Revision": "muster",
-            "Server": True,
+            "Server": parts.servers.is_server,
             "Version": CONSUL_API_VERSION,
             "BuildDate": BUILD_DATE,
             "MusterVersion": __version__,
@@ -92,7 +96,7 @@ def self_document(parts: AgentParts) -> dict[str, Any]:
             "SerfPortLAN": SERF_LAN_PORT,
             "RaftSnapshotThreshold": 0,
         },
-        "Coord": {"Vec": [0, 0, 0, 0, 0, 0, 0, 0], "Error": 1.5, "Adjustment": 0, "Height": 0.00001},
+        "Coord": FRESH_COORDINATE,
         "Member": member(parts),
         "Stats": {
             "agent": {
@@ -108,17 +112,25 @@ def self_document(parts: AgentParts) -> dict[str, Any]:
                 "version": f"python{platform.python_version()}",
             },
             "checks": _check_stats(parts),
-            "consul": {
-                "server": "true",
-                "leader": "true",
-                "leader_addr": leader_address(parts),
-                "bootstrap": "true",
-                "known_datacenters": "1",
-                "acl": "enabled" if parts.acl.enabled else "disabled",
-            },
+            "consul": _consul_stats(parts),
         },
         "Meta": {"consul-network-segment": "", "consul-version": CONSUL_API_VERSION, **config.node_meta},
         "xDS": {"SupportedProxies": {"envoy": []}, "Port": -1, "Ports": {"Plaintext": -1, "TLS": -1}},
+    }
+
+
+def _consul_stats(parts: AgentParts) -> dict[str, str]:
+    """Consul's `consul` stats: a server's (this agent is the leader), or a client's (the etcd servers)."""
+    acl = "enabled" if parts.acl.enabled else "disabled"
+    if not parts.servers.is_server:
+        return {"server": "false", "known_servers": str(parts.servers.known()), "acl": acl}
+    return {
+        "server": "true",
+        "leader": "true",
+        "leader_addr": leader_address(parts),
+        "bootstrap": "true",
+        "known_datacenters": "1",
+        "acl": acl,
     }
 
 
@@ -136,14 +148,9 @@ def _check_stats(parts: AgentParts) -> dict[str, str]:
     return out
 
 
-def _json(call: Call, value: Any) -> web.Response:
-    body = encode_json(value).replace(b'"Height":1e-05', b'"Height":0.00001')  # Go prints this float plainly
-    return render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
-
-
 async def agent_self(call: Call) -> web.Response:
     call.authorize().require("agent", call.parts.config.node_name, "read")
-    return _json(call, self_document(call.parts))
+    return render.answer(call, self_document(call.parts))
 
 
 async def agent_members(call: Call) -> web.Response:
@@ -154,7 +161,7 @@ async def agent_members(call: Call) -> web.Response:
     if call.query.get("wan"):
         wan_name = f"{call.parts.config.node_name}.{call.parts.config.datacenter}"
         members = [dict(m, Name=wan_name, Port=8302) for m in members]
-    response = _json(call, members)
+    response = render.answer(call, members)
     if authz.filtered_header(removed):
         response.headers["X-Consul-Results-Filtered-By-ACLs"] = "true"
     return response
@@ -178,7 +185,9 @@ async def _members(call: Call) -> list[dict[str, Any]]:
 
 
 async def agent_version(call: Call) -> web.Response:
-    return _json(call, {"SHA": "", "BuildDate": BUILD_DATE, "HumanVersion": CONSUL_API_VERSION, "FIPS": ""})
+    return render.answer(
+        call, {"SHA": "", "BuildDate": BUILD_DATE, "HumanVersion": CONSUL_API_VERSION, "FIPS": ""}
+    )
 
 
 async def agent_reload(call: Call) -> web.Response:
@@ -188,20 +197,3 @@ async def agent_reload(call: Call) -> web.Response:
     except ConfigError as exc:
         raise BadRequest(f"Failed reloading the agent configuration: {exc}") from None
     return render.empty_ok()
-
-
-def _check_consistency(call: Call) -> None:
-    call.wait_nanos()
-    call.index()
-    if "stale" in call.query and "consistent" in call.query:
-        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
-
-
-async def status_leader(call: Call) -> web.Response:
-    _check_consistency(call)
-    return _json(call, leader_address(call.parts))
-
-
-async def status_peers(call: Call) -> web.Response:
-    _check_consistency(call)
-    return _json(call, [leader_address(call.parts)])

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from muster.catalog import Catalog
     from muster.catalog.etcd import EtcdCatalog
     from muster.catalog.external_entries import ExternalWrites
+    from muster.catalog.servers import Servers
     from muster.checks.runner import CheckRunner
     from muster.config import AgentConfig
     from muster.metrics import AgentMetrics
@@ -33,6 +34,7 @@ class AgentParts(Protocol):
     fleet: EtcdCatalog | None  # the etcd catalog (the fleet's members), when catalog.backend = etcd
     external: ExternalWrites  # /v1/catalog/register and /deregister: on etcd, or the local catalog's
     catalog_bodies: BodyCache  # encoded catalog and health answers (api/catalog.py)
+    servers: Servers  # the catalog's servers: this agent (embedded store) or the etcd members
     status: StatusRegistry
     metrics: AgentMetrics
     requests_by_route: dict[str, int]

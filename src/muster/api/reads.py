@@ -156,7 +156,7 @@ async def blocking(
     current = max(1, catalog.index(scope))
     key = _cache_key(call, namespace)
     # A reload replaces the config (node meta, addresses): it is part of what an answer was built from.
-    marker = (current, call.parts.state.output_version, id(call.parts.config))
+    marker = (catalog.marker(scope), call.parts.state.output_version, id(call.parts.config))
     body = call.parts.catalog_bodies.get(key, marker) if key is not None else None
     hit = body is not None
     if body is None:
@@ -166,31 +166,37 @@ async def blocking(
     response = render.json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev)
     contact = catalog.contact()
     if not (options.cached and cacheable and not hit):  # a MISS is not what a repeat would say
-        call.reuse = (_still_current(call, catalog, scope, (current, marker[1], contact)), current)
-    headers = response.headers
-    headers["X-Consul-Effective-Consistency"] = options.consistency
-    headers["X-Consul-Index"] = str(current)
-    headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
-    headers["X-Consul-LastContact"] = str(contact.last_contact_ms)
+        call.reuse = (_still_current(call, catalog, scope, (marker[0], marker[1], contact)), current)
+    set_read_headers(response, options, current, contact)
     if options.cached and cacheable:
-        headers["X-Cache"] = "HIT" if hit else "MISS"
+        response.headers["X-Cache"] = "HIT" if hit else "MISS"
         if hit:
-            headers["Age"] = "0"  # kept current by the catalog itself, as Consul's refreshing entries
+            response.headers["Age"] = "0"  # kept current by the catalog itself, as Consul refreshes
     return response
 
 
+def set_read_headers(response: web.Response, options: ReadOptions, index: int, contact: Contact) -> None:
+    """Consul's setMeta (§2.8): the index of what was read, and how current the catalog is."""
+    headers = response.headers
+    headers["X-Consul-Effective-Consistency"] = options.consistency
+    headers["X-Consul-Index"] = str(index)
+    headers["X-Consul-KnownLeader"] = "true" if contact.known_leader else "false"
+    headers["X-Consul-LastContact"] = str(contact.last_contact_ms)
+
+
 def _still_current(
-    call: Call, catalog: Catalog, scope: Scope, built: tuple[int, int, Contact]
+    call: Call, catalog: Catalog, scope: Scope, built: tuple[object, int, Contact]
 ) -> Callable[[], bool]:
-    """Whether an answer built at `built` (index, check outputs, contact) is still the handler's: the
-    same config, the same catalog state, and the token resolving to the same authorizer (a token
-    deleted, expired or given new rules, or a new default token, resolves to another or to none)."""
+    """Whether an answer built at `built` (catalog marker, check outputs, contact) is still the
+    handler's: the same config, the same catalog state, and the token resolving to the same authorizer
+    (a token deleted, expired or given new rules, or a new default token, resolves to another or to
+    none)."""
     parts, state, config = call.parts, call.parts.state, call.parts.config
     token, authorizer = call.token(), call.authorize()
 
     def fresh() -> bool:
         try:
-            current = (max(1, catalog.index(scope)), state.output_version, catalog.contact())
+            current = (catalog.marker(scope), state.output_version, catalog.contact())
             return current == built and parts.config is config and parts.acl.authorize(token) is authorizer
         except MusterError:
             return False

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from muster.errors import MethodNotAllowed, MusterError
-from muster.golang import indent_json
+from muster.golang import encode_json, indent_json
+
+if TYPE_CHECKING:
+    from muster.api.call import Call
 
 log = logging.getLogger("muster.http")
 TEXT_UTF8 = "text/plain; charset=utf-8"
@@ -42,6 +46,12 @@ def json_bytes(body: bytes, *, pretty: bool, dev: bool, status: int = 200) -> we
     elif dev:
         body = indent_json(body)
     return web.Response(body=body, status=status, headers=_JSON_HEADERS)
+
+
+def answer(call: Call, value: Any, status: int = 200) -> web.Response:
+    """A value as JSON, formatted for the call; Go writes the fresh coordinate's Height as 0.00001."""
+    body = encode_json(value).replace(b'"Height":1e-05', b'"Height":0.00001')
+    return json_bytes(body, pretty=call.pretty, dev=call.parts.config.dev, status=status)
 
 
 def empty_ok() -> web.Response:

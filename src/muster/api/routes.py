@@ -17,8 +17,10 @@ from muster.api import (
     agent_services,
     catalog,
     catalog_write,
+    coordinate,
     health,
     metrics,
+    servers,
     status,
 )
 from muster.api.call import Call
@@ -107,8 +109,11 @@ ROUTES: tuple[Route, ...] = (
     Route("/v1/health/node/", GET, health.health_node, reuse=True),
     Route("/v1/health/state/", GET, health.health_state, reuse=True),
     Route("/v1/internal/ui/services", GET, ui_services),  # the web UI's service summaries
-    Route("/v1/status/leader", GET_HEAD, agent_info.status_leader),
-    Route("/v1/status/peers", GET_HEAD, agent_info.status_peers),
+    Route("/v1/status/leader", GET_HEAD, servers.status_leader),
+    Route("/v1/status/peers", GET_HEAD, servers.status_peers),
+    Route("/v1/operator/raft/configuration", GET, servers.raft_configuration),
+    Route("/v1/operator/autopilot/health", GET, servers.autopilot_health),
+    Route("/v1/coordinate/nodes", GET, coordinate.coordinate_nodes),
     # Puppet's status API (trapperkeeper-status); no token needed, HEAD for load balancers.
     Route("/status/v1/services", GET_HEAD, status.list_service_statuses),
     Route("/status/v1/services/", GET_HEAD, status.service_status),

@@ -58,6 +58,11 @@ class Catalog(Protocol):
         """Make the reads below current for `scope` (consistent: read through to the store)."""
 
     def index(self, scope: Scope) -> int: ...
+    def marker(self, scope: Scope) -> object:
+        """What an answer about `scope` is built from, for caches: it moves whenever anything the scope
+        reads changes. The index alone may not: a scope read from two etcd views takes the higher one's
+        revision, and the other can still apply a change at or below it."""
+
     async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None: ...
     def contact(self) -> Contact: ...
     def in_datacenter(self, datacenter: str) -> Catalog | None:

@@ -133,6 +133,9 @@ class EtcdCatalog:
     def index(self, scope: Scope) -> int:
         return max(view.revision for view in self._views_for(scope))
 
+    def marker(self, scope: Scope) -> object:
+        return tuple(view.revision for view in self._views_for(scope))
+
     async def wait_for_change(self, scope: Scope, index: int, seconds: float) -> None:
         views = self._views_for(scope)
         if len(views) == 1:

@@ -1,12 +1,14 @@
 """A small typed client for etcd's v3 gRPC API over aetcd's generated stubs: ranges, transactions,
-leases with a keep-alive stream, and watches. One grpc.aio channel per agent carries every call and
-watch; several endpoints are one channel with failover, so a dead member costs a reconnect, not an
-outage. Every failure surfaces as EtcdUnavailable (a gRPC error) so callers handle one kind."""
+leases with a keep-alive stream, watches, and the cluster's members with each one's status. One grpc.aio
+channel per agent carries every call and watch; several endpoints are one channel with failover, so a
+dead member costs a reconnect, not an outage (a member's own status needs a channel to that member).
+Every failure surfaces as EtcdUnavailable (a gRPC error) so callers handle one kind."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import dataclasses
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,27 @@ class Event:
     create_revision: int = 0
 
 
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str  # "" until a member added to the cluster has started
+    peer_urls: tuple[str, ...]
+    client_urls: tuple[str, ...]
+    learner: bool
+
+
+@dataclass(frozen=True)
+class MemberStatus:
+    """Maintenance.Status of the member that answered: the leader it follows (0: none), its raft state."""
+
+    member_id: int
+    leader: int
+    raft_term: int
+    raft_index: int
+    version: str
+    errors: tuple[str, ...]  # alarms such as NOSPACE
+
+
 def prefix_end(prefix: bytes) -> bytes:
     """The range end that makes [prefix, end) every key starting with prefix (etcd's clientv3)."""
     end = bytearray(prefix)
@@ -87,10 +110,14 @@ class EtcdClient:
         self.kv = rpc.KVStub(self.channel)
         self.leases = rpc.LeaseStub(self.channel)
         self.watches = rpc.WatchStub(self.channel)
+        self.cluster = rpc.ClusterStub(self.channel)
+        self.maintenance = rpc.MaintenanceStub(self.channel)
+        self.by_member: dict[str, EtcdClient] = {}  # a client per member client URL, for its status
         self.metadata: tuple[tuple[str, str], ...] | None = None
         self._auth_lock = asyncio.Lock()
 
     async def close(self) -> None:
+        await self.retain_member_clients(())
         await self.channel.close(grace=None)
 
     async def _authenticate(self) -> None:
@@ -204,6 +231,40 @@ class EtcdClient:
         except grpc.aio.AioRpcError as exc:
             raise EtcdUnavailable(f"etcd: {exc.code().name}: {exc.details()}") from None
         raise EtcdUnavailable("etcd closed the watch")
+
+    async def members(self, timeout: float = CALL_TIMEOUT) -> list[Member]:  # noqa: ASYNC109 - a gRPC deadline
+        """The cluster's members, as the member this channel reaches knows them (no quorum needed)."""
+        reply = await self._call(self.cluster.MemberList, rpc.MemberListRequest(), timeout)
+        return [
+            Member(int(m.ID), m.name, tuple(m.peerURLs), tuple(m.clientURLs), bool(m.isLearner))
+            for m in reply.members
+        ]
+
+    async def status(self, timeout: float = CALL_TIMEOUT) -> MemberStatus:  # noqa: ASYNC109 - a gRPC deadline
+        """The status of the member this channel reaches: use `member_client` to ask a given member."""
+        reply = await self._call(self.maintenance.Status, rpc.StatusRequest(), timeout)
+        return MemberStatus(
+            int(reply.header.member_id),
+            int(reply.leader),
+            int(reply.raftTerm),
+            int(reply.raftIndex),
+            reply.version,
+            tuple(reply.errors),
+        )
+
+    def member_client(self, client_url: str) -> EtcdClient:
+        """A client whose channel reaches only the member at `client_url` (same TLS and credentials).
+        ConfigError if the URL cannot be dialled."""
+        client = self.by_member.get(client_url)
+        if client is None:
+            client = EtcdClient(dataclasses.replace(self.config, endpoints=(client_url,)))
+            self.by_member[client_url] = client
+        return client
+
+    async def retain_member_clients(self, client_urls: Collection[str]) -> None:
+        """Close the member clients of URLs no member has any more."""
+        for url in [url for url in self.by_member if url not in client_urls]:
+            await self.by_member.pop(url).close()
 
 
 def _event(event: Any) -> Event:

@@ -57,6 +57,9 @@ class LocalCatalog:
             return max(indexes.nodes, indexes.services)
         return max(indexes.nodes, indexes.services, indexes.checks)
 
+    def marker(self, scope: Scope) -> object:
+        return self.index(scope)
+
     def contact(self) -> Contact:
         return Contact()
 

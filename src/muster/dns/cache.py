@@ -27,7 +27,7 @@ def type_name(rdtype: int) -> str:
 class Entry:
     variants: list[bytes]  # the same answer in different shuffled orders, served in turn
     scopes: tuple[Scope, ...]  # what the reply was read from (none: no catalog data)
-    indexes: tuple[int, ...]  # each scope's index when it was read
+    indexes: tuple[object, ...]  # each scope's catalog marker when it was read
     acl_stamp: object
     checked: float  # monotonic time the scope was last opened and found unchanged
     turn: int = 0

@@ -85,9 +85,9 @@ class DNSHandler:
         who = self._authorizer().accessor_id
         return (acl.index, acl.agent_token("dns"), acl.agent_token("default"), who)
 
-    def _indexes(self, scopes: tuple[Scope, ...]) -> tuple[int, ...]:
+    def _indexes(self, scopes: tuple[Scope, ...]) -> tuple[object, ...]:
         catalog = self.catalog
-        return tuple(catalog.index(scope) for scope in scopes)
+        return tuple(catalog.marker(scope) for scope in scopes)
 
     def _current(self, entry: Entry) -> bool:
         return self._indexes(entry.scopes) == entry.indexes and entry.acl_stamp == self._acl_stamp()

@@ -4,8 +4,10 @@ fleet-catalog tests and benchmarks. Members can be killed and restarted one by o
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -15,6 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.e2e.targets import free_port
+
+# etcd must be told its ports (it advertises them), so they are picked before it binds them. Picked below
+# the kernel's ephemeral range (32768-60999), where every port-0 bind and outgoing connection lands, and
+# at random, so another cluster of a parallel test worker rarely picks the same; a clash is retried.
+_PORTS = range(20000, 32000)
+_START_ATTEMPTS = 3
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 STARTUP_TIMEOUT = 30.0
@@ -65,10 +73,16 @@ class EtcdCluster:
                 "--trusted-ca-file", str(tls.ca),
                 "--client-cert-auth",
             )  # fmt: skip
-        scheme = "https" if tls else "http"
+        self.scheme = "https" if tls else "http"
+        self.root = root
+        self.size = size
+        self._pick_ports()
+
+    def _pick_ports(self) -> None:
+        root, scheme = self.root, self.scheme
         self.members = [
-            Member(f"m{i}", free_port(), free_port(), root / f"m{i}", log=root / f"m{i}.log", scheme=scheme)
-            for i in range(size)
+            Member(f"m{i}", _free_port(), _free_port(), root / f"m{i}", log=root / f"m{i}.log", scheme=scheme)
+            for i in range(self.size)
         ]
         self.initial_cluster = ",".join(f"{m.name}={m.peer_url}" for m in self.members)
 
@@ -83,10 +97,21 @@ class EtcdCluster:
         return args
 
     def start(self) -> EtcdCluster:
-        for member in self.members:
-            self.start_member(member, wait=False)
-        for member in self.members:
-            self.wait_healthy(member)
+        """Start a new cluster; a port taken meanwhile by another process starts it again on others."""
+        for attempt in range(_START_ATTEMPTS):
+            for member in self.members:
+                self.start_member(member, wait=False)
+            try:
+                for member in self.members:
+                    self.wait_healthy(member)
+                return self
+            except RuntimeError as exc:
+                if "address already in use" not in str(exc) or attempt == _START_ATTEMPTS - 1:
+                    raise
+                for member in self.members:
+                    self.kill(member)
+                    shutil.rmtree(member.data_dir, ignore_errors=True)
+                self._pick_ports()
         return self
 
     def start_member(self, member: Member, *, wait: bool = True) -> None:
@@ -147,3 +172,16 @@ class EtcdCluster:
     def close(self) -> None:
         self.stop_all()
         self._tmp.cleanup()
+
+
+def _free_port() -> int:
+    """A free loopback port below the ephemeral range, or any free one if none of a few tries is."""
+    for _ in range(20):
+        port = random.choice(_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return free_port()

@@ -3,6 +3,7 @@ and headers of api/reads.py (spec consul-reads §5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -93,17 +94,15 @@ async def catalog_nodes(call: Call) -> web.Response:
     return await blocking(call, build, nodes_only=True)
 
 
-async def catalog_service(call: Call) -> web.Response:
-    name = call.path_id
-    if not name:
-        raise BadRequest("Missing service name")
-    call.authorize()
+def service_instances(call: Call, name: str) -> Callable[[Catalog], list[Instance]]:
+    """The instances of service `name` a catalog or health read answers: every asked `tag`, the
+    `node-meta` pairs and what the token may read, the `near` node's first."""
     namespace = call.namespace()
     tags = call.request.rel_url.query.getall("tag", [])
     wanted = node_meta(call)
     near = near_node(call)
 
-    def build(catalog: Catalog, index: int) -> Any:
+    def select(catalog: Catalog) -> list[Instance]:
         instances = [
             i
             for i in catalog.instances(namespace, name)
@@ -111,8 +110,20 @@ async def catalog_service(call: Call) -> web.Response:
             and meta_matches(i.node.meta, wanted)
             and visible(call, namespace, i)
         ]
-        instances = nearest_first(instances, lambda i: i.node.name, near)
-        return filtered(call, "ServiceNode", [shape.service_node(i, index) for i in instances])
+        return nearest_first(instances, lambda i: i.node.name, near)
+
+    return select
+
+
+async def catalog_service(call: Call) -> web.Response:
+    name = call.path_id
+    if not name:
+        raise BadRequest("Missing service name")
+    call.authorize()
+    select = service_instances(call, name)
+
+    def build(catalog: Catalog, index: int) -> Any:
+        return filtered(call, "ServiceNode", [shape.service_node(i, index) for i in select(catalog)])
 
     return await blocking(call, build, name, cacheable=True)
 

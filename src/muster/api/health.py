@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from muster.api.call import Call
-from muster.api.catalog import visible
+from muster.api.catalog import service_instances
 from muster.api.reads import (
     BuildResult,
     blocking,
@@ -18,7 +18,6 @@ from muster.api.reads import (
     near_node,
     nearest_first,
     node_meta,
-    tags_match,
 )
 from muster.catalog import Catalog, NodeRecord
 from muster.catalog import shapes as shape
@@ -44,22 +43,13 @@ async def health_service(call: Call) -> web.Response:
     if not name:
         raise BadRequest("Missing service name")
     call.authorize()
-    namespace = call.namespace()
+    select = service_instances(call, name)
     passing = _passing_only(call)
-    tags = call.request.rel_url.query.getall("tag", [])
-    wanted = node_meta(call)
-    near = near_node(call)
 
     def build(catalog: Catalog, index: int) -> Any:
-        instances = [
-            i
-            for i in catalog.instances(namespace, name)
-            if tags_match(i.service.tags, tags)
-            and meta_matches(i.node.meta, wanted)
-            and visible(call, namespace, i)
-            and (not passing or all(c.status == PASSING for c in i.checks))
-        ]
-        instances = nearest_first(instances, lambda i: i.node.name, near)
+        instances = select(catalog)
+        if passing:  # every check passing, the node's included; the order stays `near`'s
+            instances = [i for i in instances if all(c.status == PASSING for c in i.checks)]
         return filtered(call, "CheckServiceNode", [shape.check_service_node(i, index) for i in instances])
 
     return await blocking(call, build, name, cacheable=True)

@@ -59,10 +59,12 @@ def query_key(raw_query: bytes) -> tuple[bytes, int | None]:
     return b"&".join(kept), index
 
 
-def kept_head(response: web.Response) -> bytes | None:
+def kept_head(response: web.StreamResponse) -> bytes | None:
     """The status line and headers aiohttp will write for `response` (before its Content-Length,
-    Date and Server), or None when it is not one to keep."""
-    if response.prepared or response.compression or not isinstance(response.body, bytes):
+    Date and Server), or None when it is not one to keep: a streamed, prepared or compressed one."""
+    if not isinstance(response, web.Response) or response.prepared or response.compression:
+        return None
+    if not isinstance(response.body, bytes):
         return None
     lines = [b"HTTP/1.1 %d %s\r\n" % (response.status, HTTPStatus(response.status).phrase.encode())]
     for name, value in response.headers.items():

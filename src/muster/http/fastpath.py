@@ -85,15 +85,12 @@ class FastRoutes:
         return b"Date: " + self._date + b"\r\nServer: " + SERVER_SOFTWARE.encode() + b"\r\n\r\n"
 
     def response(self, code: int, headers: bytes, body: bytes) -> bytes:
-        return b"".join(
-            (
-                b"HTTP/1.1 %d %s\r\n" % (code, _REASONS[code]),
-                headers,
-                b"Content-Length: %d\r\n" % len(body),
-                self._tail(),
-                body,
-            )
-        )
+        return self._framed(b"HTTP/1.1 %d %s\r\n" % (code, _REASONS[code]) + headers, body)
+
+    def _framed(self, head: bytes, body: bytes) -> bytes:
+        """A whole response: the status line and headers, then what aiohttp adds (Content-Length,
+        Date, Server) and the body."""
+        return b"".join((head, b"Content-Length: %d\r\n" % len(body), self._tail(), body))
 
     def answer(self, head: bytes) -> tuple[str, bytes] | FastRequest | None:
         """(route path, the whole response) for a request head answered from bytes; a FastRequest for
@@ -115,8 +112,9 @@ class FastRoutes:
             response = self.answers[fast.answer](self, path_id)
             if response is not None:
                 return route.path, response
-        if route.reuse and keyed_values(headers) is not None:
-            response = self._kept_answer(raw_path, raw_query, headers)
+        keyed = keyed_values(headers) if route.reuse else None
+        if keyed is not None:
+            response = self._kept_answer(raw_path, raw_query, keyed)
             if response is not None:
                 return route.path, response
             return FastRequest(target, headers)
@@ -124,11 +122,8 @@ class FastRoutes:
 
     def written(self, response: web.StreamResponse) -> bytes | None:
         """The bytes of a response the dispatcher built for a FastRequest, as aiohttp writes them."""
-        head = kept_head(response) if isinstance(response, web.Response) else None
-        if head is None:
-            return None
-        body = cast(bytes, cast(web.Response, response).body)
-        return b"".join((head, b"Content-Length: %d\r\n" % len(body), self._tail(), body))
+        head = kept_head(response)
+        return None if head is None else self._framed(head, cast(bytes, cast(web.Response, response).body))
 
     def _plain(self, headers: Headers) -> bool:
         """The agent routes' own answers: only with ACLs off, no -dev, and benign headers alone."""
@@ -137,16 +132,13 @@ class FastRoutes:
             return False
         return all(name in BENIGN_HEADERS for name, _ in headers)
 
-    def _kept_answer(self, raw_path: bytes, raw_query: bytes, headers: Headers) -> bytes | None:
-        keyed = keyed_values(headers)
-        if keyed is None:
-            return None
+    def _kept_answer(self, raw_path: bytes, raw_query: bytes, keyed: tuple[bytes, ...]) -> bytes | None:
         query, index = query_key(raw_query)
         kept = self.kept.get((raw_path, query, keyed))
         if kept is None or (index is not None and (index < 0 or 0 < kept.index <= index)):
             return None  # a blocking request at or past the answer's index waits in the handler
         self.kept.hits += 1
-        return b"".join((kept.head, b"Content-Length: %d\r\n" % len(kept.body), self._tail(), kept.body))
+        return self._framed(kept.head, kept.body)
 
     def keep(self, route: Route, call: Call, response: web.StreamResponse) -> None:
         """The dispatcher's `answered` hook: keep a reusable GET answer for repeats."""
@@ -155,13 +147,11 @@ class FastRoutes:
             return
         raw_path, _, raw_query = request.raw_path.encode().partition(b"?")
         keyed = keyed_values([(name.lower(), value) for name, value in request.raw_headers])
-        if keyed is None or not isinstance(response, web.Response) or not _PLAIN_PATH.fullmatch(raw_path):
-            return
         head = kept_head(response)
-        if head is None:
+        if keyed is None or head is None or not _PLAIN_PATH.fullmatch(raw_path):
             return
         fresh, index = call.reuse
-        body = cast(bytes, response.body)
+        body = cast(bytes, cast(web.Response, response).body)
         self.kept.put((raw_path, query_key(raw_query)[0], keyed), Kept(fresh, index, head, body))
 
     def _match(self, raw_path: bytes) -> tuple[Route, str] | None:

@@ -13,6 +13,7 @@ from muster.api.call import Call
 from muster.api.reads import (
     blocking,
     check_cache_control,
+    check_consistency,
     filtered,
     meta_matches,
     near_node,
@@ -30,10 +31,7 @@ async def catalog_datacenters(call: Call) -> web.Response:
     """Consul reads only the consistency flags and Cache-Control here (and answers a conflict with the
     400 and the list appended: Muster sends the 400 alone)."""
     query = call.query
-    if "stale" in query and "consistent" in query:
-        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
-    if "cached" in query and "consistent" in query:
-        raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
+    check_consistency(query, "stale" in query)
     check_cache_control(call.header("Cache-Control"))
     response = render.json_bytes(encode_json(call.parts.catalog.datacenters()), pretty=call.pretty, dev=False)
     if "cached" in query:

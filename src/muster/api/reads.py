@@ -58,14 +58,20 @@ def read_options(call: Call) -> ReadOptions:
             stale = parse_duration(raw) > 0 or stale
         except ValueError:
             raise BadRequest(f"Invalid max_stale value {quote(raw)}") from None
-    if stale and consistent:
-        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
-    cached = "cached" in query
-    if cached and consistent:
-        raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
+    check_consistency(query, stale)
     check_cache_control(call.header("Cache-Control"))
     wait_ns = call.wait_nanos()
-    return ReadOptions(consistent, stale, cached, wait_ns, call.index())
+    return ReadOptions(consistent, stale, "cached" in query, wait_ns, call.index())
+
+
+def check_consistency(query: dict[str, str], stale: bool) -> None:
+    """Consul's parseConsistency conflicts: `?consistent` with stale reads or with `?cached`."""
+    if "consistent" not in query:
+        return
+    if stale:
+        raise BadRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
+    if "cached" in query:
+        raise BadRequest("Cannot specify ?cached with ?consistent, conflicting semantics.")
 
 
 def check_cache_control(header: str) -> None:
